@@ -1,0 +1,86 @@
+"""`footnote eval ...` subcommands, plugged into the service CLI through an entry point."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from typing import Any
+
+from eval.retrieval import evaluate_retrieval, load_beir
+from index import Collection, Retriever, get_embedder
+from service.settings import Settings, get_settings
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def register(commands: Any) -> None:
+    """Add the `eval` command group to the `footnote` parser."""
+    evaluation = commands.add_parser("eval", help="measure retrieval and citation quality")
+    actions = evaluation.add_subparsers(title="eval commands", metavar="ACTION")
+    retrieval = actions.add_parser("retrieval", help="nDCG@10, Recall@100 and MRR@10 on a BEIR-layout folder")
+    retrieval.add_argument("dataset", metavar="DIR", type=_existing_dir)
+    retrieval.add_argument("--split", default="test", help="which qrels/<split>.tsv to score (default: test)")
+    retrieval.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+    retrieval.add_argument("--json", action="store_true", help="print the scores with their settings as JSON")
+    retrieval.set_defaults(handler=_retrieval)
+
+
+def _existing_dir(text: str) -> Any:
+    from pathlib import Path
+
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    return path
+
+
+def _eval_store(settings: Settings, dataset_name: str) -> Any:
+    # One store per dataset and indexing setup, kept between runs so the corpus is embedded once.
+    setup = f"{dataset_name}-{settings.embedding_model}-w{settings.chunk_max_words}-o{settings.chunk_overlap_sentences}"
+    return settings.home / "eval" / _UNSAFE.sub("_", setup)
+
+
+def _retrieval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from service.cli import print_json
+
+    settings = get_settings()
+    if args.mode is not None:
+        settings = settings.model_copy(update={"retrieval_mode": args.mode})
+    dataset = load_beir(args.dataset, split=args.split)
+    collection = Collection(
+        _eval_store(settings, dataset.name),
+        embedder=get_embedder(settings.embedding_model),
+        settings=settings.collection_settings(),
+    )
+    try:
+        with tqdm(total=len(dataset.documents), unit="doc", desc="index", file=sys.stderr, disable=None) as bar:
+            collection.ingest(dataset.documents, on_progress=bar.update)
+        retriever = Retriever(collection, settings.retrieval_settings())
+        with tqdm(total=len(dataset.queries), unit="query", desc="search", file=sys.stderr, disable=None) as bar:
+            scores = evaluate_retrieval(dataset, retriever, split=args.split, on_progress=bar.update)
+    finally:
+        collection.close()
+    report = {
+        "scores": dataclasses.asdict(scores),
+        "retrieval": dataclasses.asdict(settings.retrieval_settings()),
+        "index": {
+            "embedding_model": settings.embedding_model,
+            "chunk_max_words": settings.chunk_max_words,
+            "chunk_overlap_sentences": settings.chunk_overlap_sentences,
+            "bm25_k1": settings.bm25_k1,
+            "bm25_b": settings.bm25_b,
+        },
+    }
+    if args.json:
+        print_json(report)
+        return 0
+    print(f"{scores.dataset} ({scores.split}, {scores.queries} queries, mode {settings.retrieval_mode})")
+    print(f"  nDCG@10    {scores.ndcg_at_10:.4f}")
+    print(f"  Recall@100 {scores.recall_at_100:.4f}")
+    print(f"  MRR@10     {scores.mrr_at_10:.4f}")
+    print(f"  {scores.mean_query_ms:.1f} ms per query")
+    return 0

@@ -1,0 +1,45 @@
+"""Documents, chunking, embedding, the durable store and retrieval. Imports nothing else of Footnote's."""
+
+from index.chunking import ChunkingSettings, chunk_document, split_sentences
+from index.collection import Collection, CollectionSettings, IngestResult, IngestStatus
+from index.documents import Document, Passage, ScoreComponents, ScoredPassage
+from index.embedding import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder, get_embedder
+from index.errors import (
+    DocumentLoadError,
+    DocumentNotFoundError,
+    FootnoteError,
+    StoreCorruptError,
+    StoreMismatchError,
+)
+from index.loaders import SUPPORTED_SUFFIXES, expand_paths, load_path
+from index.retrieval import RetrievalSettings, Retriever
+from index.store import DocumentSummary
+
+__all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
+    "SUPPORTED_SUFFIXES",
+    "ChunkingSettings",
+    "Collection",
+    "CollectionSettings",
+    "Document",
+    "DocumentLoadError",
+    "DocumentNotFoundError",
+    "DocumentSummary",
+    "Embedder",
+    "FootnoteError",
+    "IngestResult",
+    "IngestStatus",
+    "Passage",
+    "RetrievalSettings",
+    "Retriever",
+    "ScoreComponents",
+    "ScoredPassage",
+    "SentenceTransformerEmbedder",
+    "StoreCorruptError",
+    "StoreMismatchError",
+    "chunk_document",
+    "expand_paths",
+    "get_embedder",
+    "load_path",
+    "split_sentences",
+]

@@ -1,0 +1,276 @@
+"""A searchable collection: the durable store plus the in-memory dense and lexical indexes built from it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import ChunkingSettings, chunk_document
+from index.documents import Document, Passage
+from index.embedding import Embedder, Vectors
+from index.errors import DocumentLoadError, StoreCorruptError, StoreMismatchError
+from index.lexical_index import Bm25Index, tokenize
+from index.store import DATABASE_NAME, DocumentStore, DocumentSummary, PreparedDocument, StoredPassage
+from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores, configure_faiss_threads
+
+logger = logging.getLogger(__name__)
+
+# Passages embedded and committed together: large enough to keep the encoder busy, small enough that a
+# crash loses little work and progress reports move.
+_PASSAGES_PER_WRITE = 512
+
+
+class IngestStatus(StrEnum):
+    """What ingesting a document did."""
+
+    ADDED = "added"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The outcome for one document; it is stored once this is returned."""
+
+    document_id: str
+    status: IngestStatus
+    passages: int
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """How documents are cut and indexed; recorded in the store so a mismatch is caught on open."""
+
+    chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
+    index_kind: IndexKind = "flat"
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.75
+
+
+def passage_index_text(title: str, passage: Passage) -> str:
+    """What is embedded and tokenised for a passage: its document's title gives it context."""
+    return f"{title}\n{passage.text}"
+
+
+class Collection:
+    """Documents in a data directory, searchable by meaning and by keyword."""
+
+    def __init__(
+        self,
+        home: Path,
+        *,
+        embedder: Embedder,
+        settings: CollectionSettings | None = None,
+        allow_settings_mismatch: bool = False,
+    ) -> None:
+        self.home = home
+        self.embedder = embedder
+        self.settings = settings or CollectionSettings()
+        self.store = DocumentStore(home / DATABASE_NAME)
+        self._lock = threading.RLock()
+        if not allow_settings_mismatch:
+            # Searching vectors from one model with another model's query vector returns nonsense.
+            self._check_settings()
+        configure_faiss_threads(1)
+        self._dense: FaissVectorIndex | None = None
+        self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
+        self._load_indexes()
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    # --- reads ----------------------------------------------------------------------------------------
+    def get_document(self, document_id: str) -> Document:
+        """A stored document with its canonical text."""
+        return self.store.get_document(document_id)
+
+    def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+        """Stored documents without their text, ordered by id."""
+        return self.store.list_documents(offset=offset, limit=limit)
+
+    def count_documents(self) -> int:
+        """How many documents are stored."""
+        return self.store.count_documents()
+
+    def count_passages(self) -> int:
+        """How many passages are indexed."""
+        with self._lock:
+            return len(self._lexical)
+
+    def dense_search(self, query_vector: Vectors, n: int) -> tuple[RowIds, Scores]:
+        """The passages nearest the query vector."""
+        with self._lock:
+            if self._dense is None:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            return self._dense.search(query_vector, n)
+
+    def lexical_search(self, query: str, n: int) -> tuple[RowIds, Scores]:
+        """The passages that best match the query's words by BM25."""
+        with self._lock:
+            return self._lexical.search(query, n)
+
+    def passage_vectors(self, rowids: RowIds) -> Vectors:
+        """The vectors of the given passages, in order."""
+        with self._lock:
+            if self._dense is None:
+                return np.zeros((0, 0), dtype=np.float32)
+            return self._dense.vectors_for(rowids)
+
+    def get_passages(self, rowids: Sequence[int]) -> dict[int, StoredPassage]:
+        """Passages by row id with their documents' metadata; ids deleted meanwhile are simply absent."""
+        return self.store.get_passages(rowids)
+
+    # --- writes ---------------------------------------------------------------------------------------
+    def ingest(
+        self, documents: Sequence[Document], *, on_progress: Callable[[int], object] | None = None
+    ) -> list[IngestResult]:
+        """Store and index documents; each goes in whole or not at all, and unchanged ones are skipped."""
+        _reject_duplicate_ids(documents)
+        results: list[IngestResult] = []
+        for batch in self._batches(documents, results, on_progress):
+            results.extend(self._write_batch(batch))
+            if on_progress is not None:
+                on_progress(len(batch))
+        order = {doc.id: position for position, doc in enumerate(documents)}
+        return sorted(results, key=lambda result: order[result.document_id])
+
+    def delete(self, document_id: str) -> None:
+        """Delete a document and its passages from the store and the indexes."""
+        with self._lock:
+            removed = np.asarray(self.store.delete_document(document_id), dtype=np.int64)
+            self._remove_from_indexes(removed)
+
+    def rebuild(self, *, on_progress: Callable[[int], object] | None = None) -> int:
+        """Re-chunk and re-embed every stored document with the current settings; returns the passage count."""
+        prepared: list[PreparedDocument] = []
+        for document in self.store.iter_documents():
+            prepared.append(self._prepare([document])[0])
+            if on_progress is not None:
+                on_progress(1)
+        with self._lock:
+            self.store.replace_all_passages(prepared, self._settings_meta())
+            self._load_indexes()
+            return len(self._lexical)
+
+    # --- internals ------------------------------------------------------------------------------------
+    def _batches(
+        self, documents: Sequence[Document], results: list[IngestResult], on_progress: Callable[[int], object] | None
+    ) -> Iterator[list[Document]]:
+        batch: list[Document] = []
+        words = 0
+        budget = _PASSAGES_PER_WRITE * self.settings.chunking.max_words
+        for document in documents:
+            if self.store.content_hash(document.id) == document.content_hash:
+                passages = len(self.store.passage_rowids(document.id))
+                results.append(IngestResult(document.id, IngestStatus.UNCHANGED, passages))
+                if on_progress is not None:
+                    on_progress(1)
+                continue
+            batch.append(document)
+            words += len(document.text.split())
+            if words >= budget:
+                yield batch
+                batch, words = [], 0
+        if batch:
+            yield batch
+
+    def _prepare(self, documents: Sequence[Document]) -> list[PreparedDocument]:
+        chunked = [(doc, chunk_document(doc, self.settings.chunking)) for doc in documents]
+        texts = [passage_index_text(doc.title, p) for doc, passages in chunked for p in passages]
+        vectors = self.embedder.embed_passages(texts)
+        prepared: list[PreparedDocument] = []
+        position = 0
+        for doc, passages in chunked:
+            count = len(passages)
+            tokens = [" ".join(tokenize(text)) for text in texts[position : position + count]]
+            prepared.append(PreparedDocument(doc, passages, tokens, vectors[position : position + count]))
+            position += count
+        return prepared
+
+    def _write_batch(self, batch: list[Document]) -> list[IngestResult]:
+        prepared = self._prepare(batch)
+        with self._lock:
+            previous = {doc.id: self.store.passage_rowids(doc.id) for doc in batch}
+            if self.store.count_documents() == 0:
+                self.store.set_meta(self._settings_meta())
+            written = self.store.write_documents(prepared)
+            self._remove_from_indexes(np.asarray([r for ids in previous.values() for r in ids], dtype=np.int64))
+            for item in prepared:
+                rowids = np.asarray(written[item.document.id], dtype=np.int64)
+                self._add_to_indexes(rowids, list(item.tokens), item.vectors)
+        return [
+            IngestResult(
+                item.document.id,
+                IngestStatus.UPDATED if previous[item.document.id] else IngestStatus.ADDED,
+                len(item.passages),
+            )
+            for item in prepared
+        ]
+
+    def _add_to_indexes(self, rowids: RowIds, tokens: list[str], vectors: Vectors) -> None:
+        if len(rowids) == 0:
+            return
+        if self._dense is None:
+            self._dense = FaissVectorIndex(vectors.shape[1], kind=self.settings.index_kind)
+        self._dense.add(rowids, vectors)
+        self._lexical.add(rowids, tokens)
+
+    def _remove_from_indexes(self, rowids: RowIds) -> None:
+        if len(rowids) == 0:
+            return
+        if self._dense is not None:
+            self._dense.remove(rowids)
+        self._lexical.remove(rowids)
+
+    def _load_indexes(self) -> None:
+        rows = self.store.read_index_rows()
+        self._dense = None
+        self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
+        self._add_to_indexes(rows.rowids, rows.tokens, rows.vectors)
+        stored = self.store.count_passages()
+        indexed = self._dense.ntotal if self._dense is not None else 0
+        if indexed != stored or len(self._lexical) != stored:
+            raise StoreCorruptError(
+                f"{self.store.path}: {stored} passages stored but {indexed} vectors indexed; "
+                "refusing to serve it: run `footnote index rebuild`"
+            )
+        logger.info("loaded %d passages from %s", stored, self.store.path)
+
+    def _settings_meta(self) -> dict[str, str]:
+        chunking = self.settings.chunking
+        return {
+            "embedding_model": self.embedder.name,
+            "chunk_max_words": str(chunking.max_words),
+            "chunk_overlap_sentences": str(chunking.overlap_sentences),
+        }
+
+    def _check_settings(self) -> None:
+        if self.store.count_documents() == 0:
+            return
+        expected = self._settings_meta()
+        differing = {k: (self.store.get_meta(k), v) for k, v in expected.items() if self.store.get_meta(k) != v}
+        if differing:
+            described = "; ".join(f"{k}: stored {old!r}, configured {new!r}" for k, (old, new) in differing.items())
+            raise StoreMismatchError(
+                f"{self.store.path} was indexed with other settings ({described}). Restore those settings, "
+                "or run `footnote index rebuild` to re-index every stored document with the current ones."
+            )
+
+
+def _reject_duplicate_ids(documents: Sequence[Document]) -> None:
+    seen: dict[str, Document] = {}
+    for document in documents:
+        if document.id in seen:
+            first = seen[document.id]
+            raise DocumentLoadError(
+                f"{document.path}: document id {document.id!r} is also used by {first.path}; "
+                "give one of them its own id in its front matter"
+            )
+        seen[document.id] = document

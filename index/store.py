@@ -1,0 +1,323 @@
+"""The durable store: documents, passages, their vectors and lexical tokens in one SQLite database.
+
+SQLite is the single source of truth. A document, its passages and their vectors are written in one
+transaction, so after a crash the store holds each document whole or not at all, and the search indexes,
+which are rebuilt from it in memory, can never disagree with the metadata.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index.documents import Document, Passage
+from index.embedding import Vectors
+from index.errors import DocumentNotFoundError, StoreCorruptError
+
+SCHEMA_VERSION = "1"
+DATABASE_NAME = "footnote.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    date TEXT,
+    source TEXT,
+    path TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    rowid INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    tokens TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    UNIQUE (document_id, ordinal)
+);
+CREATE INDEX IF NOT EXISTS passages_by_document ON passages(document_id);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """A stored document without its text, for listings."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    path: str | None
+    passages: int
+    characters: int
+    ingested_at: str
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    """A passage as stored, with its document's metadata for display."""
+
+    rowid: int
+    passage: Passage
+    title: str
+    date: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A document with its passages already embedded and tokenised, ready to be written in one transaction."""
+
+    document: Document
+    passages: Sequence[Passage]
+    tokens: Sequence[str]
+    vectors: Vectors
+
+
+@dataclass(frozen=True)
+class IndexedPassageRows:
+    """Every stored passage's row id, tokens and vector, for building the in-memory search indexes."""
+
+    rowids: np.ndarray
+    tokens: list[str]
+    vectors: Vectors
+
+
+class DocumentStore:
+    """SQLite-backed storage of documents and passages; every write is one durable transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL makes each commit durable before we acknowledge it, not only consistent.
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._check_integrity()
+            self._db.executescript(_SCHEMA)
+            self._ensure_schema_version()
+        except sqlite3.DatabaseError as error:
+            raise StoreCorruptError(
+                f"{path}: the store cannot be read ({error}); move it aside and ingest the documents again"
+            ) from error
+
+    def close(self) -> None:
+        """Close the database; further calls fail."""
+        with self._lock:
+            self._db.close()
+
+    # --- metadata -------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value recorded with the store, such as the embedding model it was built with."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, values: dict[str, str]) -> None:
+        """Record values with the store, in one transaction."""
+        with self._lock, self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", values.items())
+
+    @property
+    def generation(self) -> int:
+        """A counter that every committed change increases, so caches can tell they are stale."""
+        return int(self.get_meta("generation") or 0)
+
+    # --- reads ----------------------------------------------------------------------------------------
+    def content_hash(self, document_id: str) -> str | None:
+        """The stored content hash of a document, or None when it is not stored."""
+        with self._lock:
+            row = self._db.execute("SELECT content_hash FROM documents WHERE id = ?", (document_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def get_document(self, document_id: str) -> Document:
+        """The stored document with its canonical text."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, title, text, date, source, path FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(f"no document with id {document_id!r}")
+        return Document(id=row[0], title=row[1], text=row[2], date=row[3], source=row[4], path=row[5])
+
+    def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
+        """Stored documents ordered by id, without their text."""
+        with self._lock:
+            rows = self._db.execute(
+                """SELECT d.id, d.title, d.date, d.source, d.path, length(d.text), d.ingested_at,
+                          (SELECT count(*) FROM passages p WHERE p.document_id = d.id)
+                   FROM documents d ORDER BY d.id LIMIT ? OFFSET ?""",
+                (-1 if limit is None else limit, offset),
+            ).fetchall()
+        return [
+            DocumentSummary(
+                id=r[0], title=r[1], date=r[2], source=r[3], path=r[4], characters=r[5], ingested_at=r[6], passages=r[7]
+            )
+            for r in rows
+        ]
+
+    def count_documents(self) -> int:
+        """How many documents are stored."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def count_passages(self) -> int:
+        """How many passages are stored."""
+        with self._lock:
+            return int(self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+    def get_passages(self, rowids: Sequence[int]) -> dict[int, StoredPassage]:
+        """Passages by row id, with their text cut from the document's canonical text."""
+        if not rowids:
+            return {}
+        found: dict[int, StoredPassage] = {}
+        with self._lock:
+            # SQLite limits bound parameters per statement, so look them up in slices.
+            for first in range(0, len(rowids), 500):
+                chunk = list(rowids[first : first + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"""SELECT p.rowid, p.document_id, p.ordinal, p.start, p."end",
+                               substr(d.text, p.start + 1, p."end" - p.start), d.title, d.date, d.source
+                        FROM passages p JOIN documents d ON d.id = p.document_id
+                        WHERE p.rowid IN ({marks})""",
+                    chunk,
+                ).fetchall()
+                for r in rows:
+                    passage = Passage(document_id=r[1], ordinal=r[2], start=r[3], end=r[4], text=r[5])
+                    found[r[0]] = StoredPassage(rowid=r[0], passage=passage, title=r[6], date=r[7], source=r[8])
+        return found
+
+    def read_index_rows(self) -> IndexedPassageRows:
+        """Every passage's row id, tokens and vector, in row-id order."""
+        with self._lock:
+            rows = self._db.execute("SELECT rowid, tokens, vector FROM passages ORDER BY rowid").fetchall()
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        tokens = [r[1] for r in rows]
+        if rows:
+            vectors = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+        else:
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        return IndexedPassageRows(rowids=rowids, tokens=tokens, vectors=vectors)
+
+    def iter_documents(self) -> Iterator[Document]:
+        """Every stored document, for re-chunking and re-embedding the whole store."""
+        with self._lock:
+            ids = [r[0] for r in self._db.execute("SELECT id FROM documents ORDER BY id").fetchall()]
+        for document_id in ids:
+            yield self.get_document(document_id)
+
+    # --- writes ---------------------------------------------------------------------------------------
+    def write_documents(self, prepared: Sequence[PreparedDocument]) -> dict[str, list[int]]:
+        """Replace or add documents with their passages in one transaction; returns new row ids per document."""
+        written: dict[str, list[int]] = {}
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock, self._transaction():
+            for item in prepared:
+                doc = item.document
+                self._db.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
+                self._db.execute(
+                    """INSERT INTO documents (id, title, date, source, path, text, content_hash, ingested_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (doc.id, doc.title, doc.date, doc.source, doc.path, doc.text, doc.content_hash, now),
+                )
+                written[doc.id] = self._insert_passages(item)
+            self._bump_generation()
+        return written
+
+    def delete_document(self, document_id: str) -> list[int]:
+        """Delete a document and its passages; returns the row ids of the passages removed."""
+        with self._lock, self._transaction():
+            rowids = [
+                int(r[0])
+                for r in self._db.execute("SELECT rowid FROM passages WHERE document_id = ?", (document_id,)).fetchall()
+            ]
+            deleted = self._db.execute("DELETE FROM documents WHERE id = ?", (document_id,)).rowcount
+            if deleted == 0:
+                raise DocumentNotFoundError(f"no document with id {document_id!r}")
+            self._bump_generation()
+        return rowids
+
+    def passage_rowids(self, document_id: str) -> list[int]:
+        """The row ids of a stored document's passages (empty when it is not stored)."""
+        with self._lock:
+            rows = self._db.execute("SELECT rowid FROM passages WHERE document_id = ?", (document_id,)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def replace_all_passages(self, prepared: Sequence[PreparedDocument], meta: dict[str, str]) -> None:
+        """Re-chunk and re-embed the whole store at once: passages and settings change together or not at all."""
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM passages")
+            for item in prepared:
+                self._insert_passages(item)
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+            self._bump_generation()
+
+    # --- internals ------------------------------------------------------------------------------------
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _insert_passages(self, item: PreparedDocument) -> list[int]:
+        rowids: list[int] = []
+        for passage, tokens, vector in zip(item.passages, item.tokens, item.vectors, strict=True):
+            cursor = self._db.execute(
+                """INSERT INTO passages (document_id, ordinal, start, "end", tokens, vector)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                (
+                    item.document.id,
+                    passage.ordinal,
+                    passage.start,
+                    passage.end,
+                    tokens,
+                    vector.astype(np.float32).tobytes(),
+                ),
+            )
+            rowids.append(int(cursor.lastrowid or 0))
+        return rowids
+
+    def _bump_generation(self) -> None:
+        self._db.execute(
+            """INSERT INTO meta (key, value) VALUES ('generation', '1')
+               ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"""
+        )
+
+    def _check_integrity(self) -> None:
+        result = self._db.execute("PRAGMA quick_check").fetchone()
+        if result is None or result[0] != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {result[0] if result else 'no answer'}")
+
+    def _ensure_schema_version(self) -> None:
+        version = self.get_meta("schema_version")
+        if version is None:
+            self.set_meta({"schema_version": SCHEMA_VERSION})
+        elif version != SCHEMA_VERSION:
+            raise StoreCorruptError(f"{self.path}: store schema {version} is not supported (expected {SCHEMA_VERSION})")
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception, so a write is whole or absent."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")

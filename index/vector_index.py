@@ -1,0 +1,108 @@
+"""Dense search over passage vectors with FAISS, keyed by the store's passage row ids."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from index.embedding import Vectors
+
+IndexKind = Literal["flat", "hnsw"]
+RowIds = npt.NDArray[np.int64]
+Scores = npt.NDArray[np.float32]
+
+# Neighbours per HNSW node and search breadth: FAISS's usual defaults, good recall at 1e5 vectors.
+_HNSW_NEIGHBOURS = 32
+_HNSW_EF_SEARCH = 128
+
+
+class VectorIndex(Protocol):
+    """Nearest-neighbour search over vectors identified by passage row ids."""
+
+    def __len__(self) -> int: ...
+
+    def add(self, rowids: RowIds, vectors: Vectors) -> None: ...
+
+    def remove(self, rowids: RowIds) -> None: ...
+
+    def search(self, query: Vectors, n: int) -> tuple[RowIds, Scores]: ...
+
+
+def configure_faiss_threads(threads: int = 1) -> None:
+    """Limit FAISS's OpenMP threads: with two cores, two threads made one query 3x slower than one."""
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
+
+
+class FaissVectorIndex:
+    """Inner-product search (cosine on normalised vectors): exact by default, HNSW for large corpora."""
+
+    def __init__(self, dimension: int, *, kind: IndexKind = "flat") -> None:
+        self.dimension = dimension
+        self.kind: IndexKind = kind
+        self._rowids: RowIds = np.zeros(0, dtype=np.int64)
+        self._vectors: Vectors = np.zeros((0, dimension), dtype=np.float32)
+        self._index = self._new_faiss_index()
+        self._lock = threading.RLock()
+
+    def __len__(self) -> int:
+        return int(self._rowids.shape[0])
+
+    @property
+    def ntotal(self) -> int:
+        """How many vectors FAISS itself holds, to check against the passage count."""
+        return int(self._index.ntotal)
+
+    def add(self, rowids: RowIds, vectors: Vectors) -> None:
+        """Add vectors under their passage row ids."""
+        if len(rowids) == 0:
+            return
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(rowids), self.dimension):
+            raise ValueError(f"expected {len(rowids)} vectors of dimension {self.dimension}, got {vectors.shape}")
+        with self._lock:
+            self._rowids = np.concatenate([self._rowids, rowids.astype(np.int64)])
+            self._vectors = np.concatenate([self._vectors, vectors])
+            self._index.add(vectors)
+
+    def remove(self, rowids: RowIds) -> None:
+        """Remove vectors by row id; the FAISS index is rebuilt from the vectors that remain."""
+        if len(rowids) == 0:
+            return
+        with self._lock:
+            keep = ~np.isin(self._rowids, rowids)
+            self._rowids = self._rowids[keep]
+            self._vectors = np.ascontiguousarray(self._vectors[keep])
+            self._index = self._new_faiss_index()
+            if len(self._rowids):
+                self._index.add(self._vectors)
+
+    def search(self, query: Vectors, n: int) -> tuple[RowIds, Scores]:
+        """The `n` nearest row ids with their inner-product scores, best first."""
+        with self._lock:
+            n = min(n, len(self._rowids))
+            if n <= 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            scores, positions = self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), n)
+            found = positions[0] >= 0
+            return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
+
+    def vectors_for(self, rowids: RowIds) -> Vectors:
+        """The stored vectors of the given row ids, in that order (for diversity re-ranking)."""
+        with self._lock:
+            order = np.argsort(self._rowids)
+            places = order[np.searchsorted(self._rowids, rowids, sorter=order)]
+            return self._vectors[places]
+
+    def _new_faiss_index(self) -> Any:
+        import faiss
+
+        if self.kind == "hnsw":
+            index = faiss.IndexHNSWFlat(self.dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = _HNSW_EF_SEARCH
+            return index
+        return faiss.IndexFlatIP(self.dimension)

@@ -1,0 +1,234 @@
+"""The `footnote` command line: ingest, search, manage documents, and any plugged-in commands (eval)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from index import FootnoteError, IngestStatus, expand_paths, load_path
+from service.resources import index_demo_corpus_if_empty, open_collection
+from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
+from service.settings import get_settings
+
+Handler = Callable[[argparse.Namespace], int]
+# Other packages (eval/) add subcommands through this entry-point group, so nothing here imports them.
+COMMAND_PLUGINS = "footnote.commands"
+EXIT_USER_ERROR = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; user errors print a one-line message and return a non-zero exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except FootnoteError as error:
+        print(f"footnote: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("footnote: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every built-in and plugged-in subcommand."""
+    parser = argparse.ArgumentParser(prog="footnote", description="Cited answers over your articles.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="add or update documents from files, folders or globs")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument("--json", action="store_true", help="print one JSON list of per-document results")
+    ingest.set_defaults(handler=_ingest)
+
+    search = commands.add_parser("search", help="print the passages retrieved for a question")
+    search.add_argument("question")
+    search.add_argument("-k", type=_positive_int, default=None, help="how many passages (default: FOOTNOTE_TOP_K)")
+    search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
+    search.add_argument("--json", action="store_true", help="print one JSON list of passages")
+    search.set_defaults(handler=_search)
+
+    docs = commands.add_parser("docs", help="list, show or delete stored documents")
+    docs_commands = docs.add_subparsers(title="docs commands", metavar="ACTION")
+    docs_list = docs_commands.add_parser("list", help="list stored documents")
+    docs_list.add_argument("--offset", type=_non_negative_int, default=0)
+    docs_list.add_argument("--limit", type=_positive_int, default=None)
+    docs_list.add_argument("--json", action="store_true")
+    docs_list.set_defaults(handler=_docs_list)
+    docs_show = docs_commands.add_parser("show", help="show one document with its text")
+    docs_show.add_argument("id")
+    docs_show.add_argument("--json", action="store_true")
+    docs_show.set_defaults(handler=_docs_show)
+    docs_delete = docs_commands.add_parser("delete", help="delete one document")
+    docs_delete.add_argument("id")
+    docs_delete.set_defaults(handler=_docs_delete)
+
+    index = commands.add_parser("index", help="maintain the index")
+    index_commands = index.add_subparsers(title="index commands", metavar="ACTION")
+    rebuild = index_commands.add_parser("rebuild", help="re-chunk and re-embed every stored document")
+    rebuild.set_defaults(handler=_index_rebuild)
+
+    for plugin in entry_points(group=COMMAND_PLUGINS):
+        plugin.load()(commands)
+    return parser
+
+
+def print_json(value: Any) -> None:
+    """Print pydantic models (or lists of them) as one JSON document."""
+    if isinstance(value, BaseModel):
+        print(value.model_dump_json(indent=2))
+    else:
+        print(TypeAdapter(Any).dump_json(value, indent=2).decode())
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    settings = get_settings()
+    paths = expand_paths(args.paths)
+    if not paths:
+        raise FootnoteError("no supported files found in " + ", ".join(args.paths))
+    # Load and check every file before storing anything, so one bad file does not leave a partial ingest.
+    documents = [document for path in paths for document in load_path(path)]
+    collection = open_collection(settings)
+    try:
+        with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr, disable=None) as bar:
+            results = collection.ingest(documents, on_progress=bar.update)
+    finally:
+        collection.close()
+    if args.json:
+        print_json([IngestResultOut.from_result(r) for r in results])
+        return 0
+    counts = {status: sum(r.status is status for r in results) for status in IngestStatus}
+    passages = sum(r.passages for r in results if r.status is not IngestStatus.UNCHANGED)
+    print(
+        f"{counts[IngestStatus.ADDED]} added, {counts[IngestStatus.UPDATED]} updated, "
+        f"{counts[IngestStatus.UNCHANGED]} unchanged ({passages} passages indexed) in {settings.home}"
+    )
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from index import Retriever
+
+    settings = get_settings()
+    if args.mode is not None:
+        settings = settings.model_copy(update={"retrieval_mode": args.mode})
+    collection = open_collection(settings)
+    try:
+        if collection.count_documents() == 0:
+            print(
+                f"footnote: the store is empty; indexing the bundled corpus from {settings.demo_corpus}",
+                file=sys.stderr,
+            )
+            index_demo_corpus_if_empty(collection, settings)
+        results = Retriever(collection, settings.retrieval_settings()).search(args.question, k=args.k)
+    finally:
+        collection.close()
+    passages = [PassageOut.from_scored(r) for r in results]
+    if args.json:
+        print_json(passages)
+        return 0
+    if not passages:
+        print("No passages found.")
+    for rank, passage in enumerate(passages, start=1):
+        dated = f", {passage.date}" if passage.date else ""
+        print(
+            f"[{rank}] {passage.title}{dated}  ({passage.passage_id}, chars {passage.start}-{passage.end}, "
+            f"score {passage.score:.4f})"
+        )
+        print(f"    {passage.text}\n")
+    return 0
+
+
+def _docs_list(args: argparse.Namespace) -> int:
+    collection = open_collection(get_settings())
+    try:
+        summaries = [
+            DocumentSummaryOut.from_summary(s) for s in collection.list_documents(offset=args.offset, limit=args.limit)
+        ]
+        total = collection.count_documents()
+    finally:
+        collection.close()
+    if args.json:
+        print_json(summaries)
+        return 0
+    for summary in summaries:
+        dated = f"  {summary.date}" if summary.date else ""
+        print(f"{summary.id}  {summary.title}{dated}  ({summary.passages} passages)")
+    print(f"{len(summaries)} of {total} documents")
+    return 0
+
+
+def _docs_show(args: argparse.Namespace) -> int:
+    collection = open_collection(get_settings())
+    try:
+        document = collection.get_document(args.id)
+    finally:
+        collection.close()
+    out = DocumentOut(
+        id=document.id,
+        title=document.title,
+        date=document.date,
+        source=document.source,
+        path=document.path,
+        text=document.text,
+    )
+    if args.json:
+        print_json(out)
+        return 0
+    print(f"{out.title}\nid: {out.id}\ndate: {out.date or '-'}\nsource: {out.source or '-'}\npath: {out.path or '-'}\n")
+    print(out.text)
+    return 0
+
+
+def _docs_delete(args: argparse.Namespace) -> int:
+    collection = open_collection(get_settings())
+    try:
+        collection.delete(args.id)
+    finally:
+        collection.close()
+    print(f"deleted {args.id}")
+    return 0
+
+
+def _index_rebuild(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    settings = get_settings()
+    collection = open_collection(settings, allow_settings_mismatch=True)
+    try:
+        with tqdm(total=collection.count_documents(), unit="doc", desc="rebuild", file=sys.stderr, disable=None) as bar:
+            passages = collection.rebuild(on_progress=bar.update)
+    finally:
+        collection.close()
+    print(f"re-indexed {passages} passages with {settings.embedding_model}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Open the heavy, long-lived things (the embedder and the collection) from settings, once."""
+
+from __future__ import annotations
+
+import logging
+
+from index import Collection, expand_paths, get_embedder, load_path
+from service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def open_collection(settings: Settings, *, allow_settings_mismatch: bool = False) -> Collection:
+    """The collection in the configured data directory, with the configured (lazily loaded) embedder."""
+    return Collection(
+        settings.home,
+        embedder=get_embedder(settings.embedding_model),
+        settings=settings.collection_settings(),
+        allow_settings_mismatch=allow_settings_mismatch,
+    )
+
+
+def index_demo_corpus_if_empty(collection: Collection, settings: Settings) -> int:
+    """Ingest the bundled articles into an empty store; returns how many documents were added."""
+    if collection.count_documents() > 0:
+        return 0
+    paths = expand_paths([str(settings.demo_corpus)])
+    documents = [document for path in paths for document in load_path(path)]
+    collection.ingest(documents)
+    logger.info("indexed %d bundled documents from %s", len(documents), settings.demo_corpus)
+    return len(documents)

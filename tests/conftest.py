@@ -1,0 +1,40 @@
+"""Shared fixtures: a temporary data directory, the bundled corpus, and collections on fake models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from index import Collection, CollectionSettings, Document, expand_paths, load_path
+from service.settings import get_settings
+from tests.fakes import FakeEmbedder
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_CORPUS = PROJECT_ROOT / "corpus"
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def bundled_documents() -> list[Document]:
+    """The two bundled demo articles."""
+    return [document for path in expand_paths([str(BUNDLED_CORPUS)]) for document in load_path(path)]
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh data directory that the settings point at."""
+    data = tmp_path / "footnote-home"
+    monkeypatch.setenv("FOOTNOTE_HOME", str(data))
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def fake_collection(tmp_path: Path) -> Iterator[Collection]:
+    """An empty collection on the fake embedder."""
+    collection = Collection(tmp_path / "store", embedder=FakeEmbedder(), settings=CollectionSettings())
+    yield collection
+    collection.close()

@@ -1,0 +1,61 @@
+"""Deterministic stand-ins for models, for fast unit tests (the real models have their own slow tests)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+
+from index.embedding import Vectors
+
+_WORD = re.compile(r"\w+")
+
+
+class FakeEmbedder:
+    """Hashes words into a bag-of-words vector: texts sharing words are close, and nothing is downloaded."""
+
+    def __init__(self, dimension: int = 64, *, name: str = "fake-embedder") -> None:
+        self._dimension = dimension
+        self._name = name
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        self.calls += 1
+        return np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self._dimension), np.float32)
+
+    def embed_query(self, text: str) -> Vectors:
+        return self._vector(text).reshape(1, -1)
+
+    def _vector(self, text: str) -> Vectors:
+        vector = np.zeros(self._dimension, dtype=np.float32)
+        for word in _WORD.findall(text.lower()):
+            bucket = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
+            vector[bucket % self._dimension] += 1.0
+        norm = float(np.linalg.norm(vector))
+        if norm == 0:
+            vector[0] = 1.0
+            return vector
+        return vector / norm
+
+
+class FailingEmbedder(FakeEmbedder):
+    """Fails on the n-th call, to show a failed ingest stores nothing."""
+
+    def __init__(self, fail_on_call: int) -> None:
+        super().__init__()
+        self._fail_on_call = fail_on_call
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        if self.calls + 1 == self._fail_on_call:
+            self.calls += 1
+            raise RuntimeError("embedding failed on purpose")
+        return super().embed_passages(texts)

@@ -1,0 +1,87 @@
+"""Fusion arithmetic, diversity, per-document caps and score components of the hybrid retriever."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index import Collection, Document, RetrievalSettings, Retriever
+from index.retrieval import RankedList, maximal_marginal_relevance, reciprocal_rank_fusion, weighted_fusion
+
+
+def ranked(rowids: list[int], scores: list[float]) -> RankedList:
+    return RankedList(np.asarray(rowids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
+
+
+def test_reciprocal_rank_fusion_by_hand() -> None:
+    fused = reciprocal_rank_fusion(ranked([1, 2, 3], [0.9, 0.8, 0.7]), ranked([3, 1], [5.0, 1.0]), k=10)
+    assert fused[1] == pytest.approx(1 / 11 + 1 / 12)
+    assert fused[2] == pytest.approx(1 / 12)
+    assert fused[3] == pytest.approx(1 / 13 + 1 / 11)
+    assert max(fused, key=lambda rowid: fused[rowid]) == 1  # ranks 1 and 2 beat ranks 1 and 3
+
+
+def test_weighted_fusion_mixes_min_max_normalised_scores() -> None:
+    fused = weighted_fusion(ranked([1, 2, 3], [0.9, 0.5, 0.1]), ranked([3, 2], [8.0, 4.0]), dense_weight=0.25)
+    assert fused[1] == pytest.approx(0.25 * 1.0)
+    assert fused[2] == pytest.approx(0.25 * 0.5 + 0.75 * 0.0)
+    assert fused[3] == pytest.approx(0.25 * 0.0 + 0.75 * 1.0)
+
+
+def test_mmr_skips_a_near_duplicate() -> None:
+    vectors = np.asarray([[1.0, 0.0], [0.999, 0.045], [0.0, 1.0]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert maximal_marginal_relevance([1.0, 0.95, 0.5], vectors, count=2, lambda_=0.5) == [0, 2]
+    assert maximal_marginal_relevance([1.0, 0.95, 0.5], vectors, count=2, lambda_=1.0) == [0, 1]
+
+
+def _corpus() -> list[Document]:
+    return [
+        Document(id="drills", title="Drills", text="Russia held military drills in Tajikistan. The drills were large."),
+        Document(id="talks", title="Talks", text="Diplomats met in Doha for troika talks. The talks were long."),
+        Document(id="mines", title="Mines", text="China wants to mine lithium. Mining needs roads and peace."),
+    ]
+
+
+def test_hybrid_search_returns_components_and_the_right_passage(fake_collection: Collection) -> None:
+    fake_collection.ingest(_corpus())
+    [top, *_] = Retriever(fake_collection).search("military drills in Tajikistan")
+    assert top.passage.document_id == "drills"
+    assert top.components.dense_rank == 1 and top.components.lexical_rank == 1
+    assert top.components.dense_score is not None and top.components.lexical_score is not None
+    document = fake_collection.get_document(top.passage.document_id)
+    assert document.text[top.passage.start : top.passage.end] == top.passage.text
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical"])
+def test_single_retriever_modes_leave_the_other_component_empty(fake_collection: Collection, mode: str) -> None:
+    fake_collection.ingest(_corpus())
+    results = Retriever(fake_collection, RetrievalSettings(mode=mode)).search("troika talks in Doha")  # type: ignore[arg-type]
+    assert results[0].passage.document_id == "talks"
+    if mode == "dense":
+        assert all(r.components.lexical_rank is None for r in results)
+    else:
+        assert all(r.components.dense_rank is None for r in results)
+
+
+def test_per_document_cap(fake_collection: Collection) -> None:
+    long_text = " ".join(f"Drills in Tajikistan, part {n}, were reported by officials." for n in range(60))
+    fake_collection.ingest([Document(id="long", title="Long", text=long_text), *_corpus()])
+    uncapped = Retriever(fake_collection).search("drills Tajikistan", k=5)
+    assert sum(r.passage.document_id == "long" for r in uncapped) > 1
+    capped = Retriever(fake_collection, RetrievalSettings(max_per_document=1)).search("drills Tajikistan", k=5)
+    ids = [r.passage.document_id for r in capped]
+    assert len(ids) == len(set(ids))
+
+
+def test_empty_question_and_empty_store_return_nothing(fake_collection: Collection) -> None:
+    assert Retriever(fake_collection).search("anything") == []
+    fake_collection.ingest(_corpus())
+    assert Retriever(fake_collection).search("   ") == []
+
+
+def test_invalid_settings_are_rejected() -> None:
+    with pytest.raises(ValueError, match="k must be"):
+        RetrievalSettings(k=0)
+    with pytest.raises(ValueError, match="dense_weight"):
+        RetrievalSettings(dense_weight=1.5)
