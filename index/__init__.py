@@ -11,6 +11,7 @@ from index.errors import (
     StoreCorruptError,
     StoreMismatchError,
 )
+from index.lexical_index import content_terms, tokenize
 from index.loaders import SUPPORTED_SUFFIXES, expand_paths, load_path
 from index.retrieval import RetrievalSettings, Retriever
 from index.store import DocumentSummary
@@ -38,8 +39,10 @@ __all__ = [
     "StoreCorruptError",
     "StoreMismatchError",
     "chunk_document",
+    "content_terms",
     "expand_paths",
     "get_embedder",
     "load_path",
     "split_sentences",
+    "tokenize",
 ]

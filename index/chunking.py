@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from index.documents import Document, Passage
 
+# Recorded in the store: passages cut by another version of this module must be re-embedded.
+CHUNKER_VERSION = "1"
+
 # A sentence ends at . ! ? or … , optionally followed by closing quotes or brackets, then white space.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s)")
 # A line break always ends a sentence: headings, list items and paragraphs are units of their own.

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkingSettings, chunk_document
+from index.chunking import CHUNKER_VERSION, ChunkingSettings, chunk_document
 from index.documents import Document, Passage
 from index.embedding import Embedder, Vectors
 from index.errors import DocumentLoadError, StoreCorruptError, StoreMismatchError
-from index.lexical_index import Bm25Index, tokenize
+from index.lexical_index import Bm25Index, tokenize, top_n
 from index.store import DATABASE_NAME, DocumentStore, DocumentSummary, PreparedDocument, StoredPassage
 from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores, configure_faiss_threads
 
@@ -51,11 +52,19 @@ class CollectionSettings:
     index_kind: IndexKind = "flat"
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
+    # The title is repeated in each passage's lexical tokens: titles are dense with topic words
+    # (3 repeats gained about 0.01 nDCG@10 for BM25 on SciFact's train split).
+    lexical_title_repeats: int = 3
 
 
 def passage_index_text(title: str, passage: Passage) -> str:
-    """What is embedded and tokenised for a passage: its document's title gives it context."""
+    """What is embedded for a passage: its document's title gives it context."""
     return f"{title}\n{passage.text}"
+
+
+def passage_tokens(title: str, passage: Passage, *, title_repeats: int) -> str:
+    """What is stored for BM25: the passage's tokens with the title's tokens repeated before them."""
+    return " ".join(tokenize(" ".join([title] * title_repeats + [passage.text])))
 
 
 class Collection:
@@ -111,10 +120,21 @@ class Collection:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             return self._dense.search(query_vector, n)
 
-    def lexical_search(self, query: str, n: int) -> tuple[RowIds, Scores]:
-        """The passages that best match the query's words by BM25."""
+    def lexical_search(self, weighted_terms: Mapping[str, float], n: int) -> tuple[RowIds, Scores]:
+        """The passages that best match weighted query terms (see `query_terms`) by BM25."""
         with self._lock:
-            return self._lexical.search(query, n)
+            rowids, scores = self._lexical.score_all(weighted_terms)
+        return top_n(rowids, scores, n)
+
+    def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:
+        """The lexical term counts of the given passages, for relevance feedback."""
+        with self._lock:
+            return self._lexical.term_frequencies(rowids)
+
+    def term_statistics(self, terms: list[str]) -> tuple[dict[str, int], int]:
+        """Document frequency of each lexical term across passages, and the passage count (for IDF)."""
+        with self._lock:
+            return self._lexical.document_frequencies(terms), len(self._lexical)
 
     def passage_vectors(self, rowids: RowIds) -> Vectors:
         """The vectors of the given passages, in order."""
@@ -148,14 +168,20 @@ class Collection:
             self._remove_from_indexes(removed)
 
     def rebuild(self, *, on_progress: Callable[[int], object] | None = None) -> int:
-        """Re-chunk and re-embed every stored document with the current settings; returns the passage count."""
-        prepared: list[PreparedDocument] = []
-        for document in self.store.iter_documents():
-            prepared.append(self._prepare([document])[0])
-            if on_progress is not None:
-                on_progress(1)
+        """Re-index every stored document with the current settings; returns the passage count.
+
+        Only the lexical tokens are redone when the embedding model and chunking are unchanged, so a
+        BM25 setting change costs seconds, not a re-embedding of the corpus.
+        """
+        if not (self._vectors_still_valid() and self._retokenize(on_progress)):
+            prepared: list[PreparedDocument] = []
+            for document in self.store.iter_documents():
+                prepared.append(self._prepare([document])[0])
+                if on_progress is not None:
+                    on_progress(1)
+            with self._lock:
+                self.store.replace_all_passages(prepared, self._settings_meta())
         with self._lock:
-            self.store.replace_all_passages(prepared, self._settings_meta())
             self._load_indexes()
             return len(self._lexical)
 
@@ -185,13 +211,13 @@ class Collection:
         chunked = [(doc, chunk_document(doc, self.settings.chunking)) for doc in documents]
         texts = [passage_index_text(doc.title, p) for doc, passages in chunked for p in passages]
         vectors = self.embedder.embed_passages(texts)
+        repeats = self.settings.lexical_title_repeats
         prepared: list[PreparedDocument] = []
         position = 0
         for doc, passages in chunked:
-            count = len(passages)
-            tokens = [" ".join(tokenize(text)) for text in texts[position : position + count]]
-            prepared.append(PreparedDocument(doc, passages, tokens, vectors[position : position + count]))
-            position += count
+            tokens = [passage_tokens(doc.title, p, title_repeats=repeats) for p in passages]
+            prepared.append(PreparedDocument(doc, passages, tokens, vectors[position : position + len(passages)]))
+            position += len(passages)
         return prepared
 
     def _write_batch(self, batch: list[Document]) -> list[IngestResult]:
@@ -243,12 +269,36 @@ class Collection:
             )
         logger.info("loaded %d passages from %s", stored, self.store.path)
 
+    def _vectors_still_valid(self) -> bool:
+        meta = self._settings_meta()
+        keys = ("embedding_model", "chunker_version", "chunk_max_words", "chunk_overlap_sentences")
+        return all(self.store.get_meta(key) == meta[key] for key in keys)
+
+    def _retokenize(self, on_progress: Callable[[int], object] | None) -> bool:
+        """Redo only the lexical tokens; False (and nothing written) when some stored passage differs."""
+        tokens: dict[int, str] = {}
+        repeats = self.settings.lexical_title_repeats
+        for document in self.store.iter_documents():
+            passages = chunk_document(document, self.settings.chunking)
+            rowids = self.store.passage_rowids(document.id)
+            if len(rowids) != len(passages):
+                return False
+            for rowid, passage in zip(rowids, passages, strict=True):
+                tokens[rowid] = passage_tokens(document.title, passage, title_repeats=repeats)
+            if on_progress is not None:
+                on_progress(1)
+        with self._lock:
+            self.store.replace_tokens(tokens, self._settings_meta())
+        return True
+
     def _settings_meta(self) -> dict[str, str]:
         chunking = self.settings.chunking
         return {
             "embedding_model": self.embedder.name,
+            "chunker_version": CHUNKER_VERSION,
             "chunk_max_words": str(chunking.max_words),
             "chunk_overlap_sentences": str(chunking.overlap_sentences),
+            "lexical_title_repeats": str(self.settings.lexical_title_repeats),
         }
 
     def _check_settings(self) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 
 from index.vector_index import RowIds, Scores
 
@@ -24,7 +27,11 @@ class LexicalIndex(Protocol):
 
     def remove(self, rowids: RowIds) -> None: ...
 
-    def search(self, query: str, n: int) -> tuple[RowIds, Scores]: ...
+    def score_all(self, weighted_terms: Mapping[str, float]) -> tuple[RowIds, Scores]: ...
+
+    def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]: ...
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]: ...
 
 
 @lru_cache(maxsize=1)
@@ -41,23 +48,57 @@ def _stopwords() -> frozenset[str]:
     return frozenset(STOPWORDS_EN)
 
 
+@lru_cache(maxsize=1)
+def _function_words() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS)
+
+
 def tokenize(text: str) -> list[str]:
-    """Lower-cased, stemmed English words of two or more characters, without stop words."""
+    """Lower-cased, stemmed English words of two or more characters, without stop words (BM25's tokens)."""
     stopwords = _stopwords()
     words = [w for w in _WORD.findall(text.lower()) if w not in stopwords]
     return list(_stemmer().stemWords(words))
 
 
+def content_terms(text: str) -> list[str]:
+    """Stemmed words that carry meaning: also without question words and auxiliaries ("where", "did").
+
+    BM25 keeps those (they cost nothing when absent), but a check of whether a quote covers a question's
+    or a claim's words must not count them.
+    """
+    function_words = _function_words()
+    words = [w for w in _WORD.findall(text.lower()) if w not in function_words]
+    return list(_stemmer().stemWords(words))
+
+
+def query_terms(text: str) -> dict[str, float]:
+    """A query as term weights: each distinct term once, weights summing to 1."""
+    counts = Counter(tokenize(text))
+    total = sum(counts.values())
+    return {term: count / total for term, count in counts.items()} if total else {}
+
+
+def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
+    """The `n` highest positive scores with their row ids, best first."""
+    n = min(n, int(np.count_nonzero(scores > 0)))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return rowids[top], scores[top]
+
+
 class Bm25Index:
-    """BM25 with bm25s; the sparse index is rebuilt lazily after changes, on the next search."""
+    """BM25 (Lucene variant) with bm25s; the sparse index is rebuilt lazily after changes, on the next search."""
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
         self._rowids: list[int] = []
         self._tokens: list[list[str]] = []
-        self._model: Any = None
-        self._model_rowids: RowIds = np.zeros(0, dtype=np.int64)
+        self._built: _BuiltIndex | None = None
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
@@ -68,7 +109,7 @@ class Bm25Index:
         with self._lock:
             self._rowids.extend(int(r) for r in rowids)
             self._tokens.extend(t.split() for t in tokens)
-            self._model = None
+            self._built = None
 
     def remove(self, rowids: RowIds) -> None:
         """Remove passages by row id."""
@@ -79,31 +120,70 @@ class Bm25Index:
             kept = [(r, t) for r, t in zip(self._rowids, self._tokens, strict=True) if r not in gone]
             self._rowids = [r for r, _ in kept]
             self._tokens = [t for _, t in kept]
-            self._model = None
+            self._built = None
 
     def search(self, query: str, n: int) -> tuple[RowIds, Scores]:
         """The `n` best-scoring row ids for the query, best first; passages sharing no word are left out."""
-        terms = tokenize(query)
+        rowids, scores = self.score_all(query_terms(query))
+        return top_n(rowids, scores, n)
+
+    def score_all(self, weighted_terms: Mapping[str, float]) -> tuple[RowIds, Scores]:
+        """Every passage's BM25 score for a weighted query (each term's score times its weight)."""
         with self._lock:
-            model, rowids = self._built()
-            if model is None or not terms:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            scores = np.asarray(model.get_scores(terms), dtype=np.float32)
-        n = min(n, int(np.count_nonzero(scores)))
-        if n <= 0:
+            built = self._build()
+        if built is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return rowids[top], scores[top]
+        return built.rowids, built.score(weighted_terms)
 
-    def _built(self) -> tuple[Any, RowIds]:
-        if self._model is None and self._rowids:
-            import bm25s
+    def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:
+        """The term counts of the given passages, for pseudo-relevance feedback."""
+        with self._lock:
+            position = {rowid: index for index, rowid in enumerate(self._rowids)}
+            return [Counter(self._tokens[position[int(r)]]) for r in rowids if int(r) in position]
 
-            # bm25s sets its own logger to DEBUG, which would print through any root handler.
-            logging.getLogger("bm25s").setLevel(logging.WARNING)
-            model = bm25s.BM25(k1=self.k1, b=self.b)
-            model.index(self._tokens, show_progress=False)
-            self._model = model
-            self._model_rowids = np.asarray(self._rowids, dtype=np.int64)
-        return self._model, self._model_rowids
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """How many passages contain each term (0 for a term the collection never uses)."""
+        with self._lock:
+            built = self._build()
+        if built is None:
+            return dict.fromkeys(terms, 0)
+        return {term: built.document_frequency(term) for term in terms}
+
+    def _build(self) -> _BuiltIndex | None:
+        if self._built is None and self._rowids:
+            self._built = _BuiltIndex(self._tokens, np.asarray(self._rowids, dtype=np.int64), k1=self.k1, b=self.b)
+        return self._built
+
+
+class _BuiltIndex:
+    """An immutable bm25s index: a passages x vocabulary matrix of precomputed term scores."""
+
+    def __init__(self, tokens: list[list[str]], rowids: RowIds, *, k1: float, b: float) -> None:
+        import bm25s
+        import scipy.sparse as sparse
+
+        # bm25s sets its own logger to DEBUG, which would print through any root handler.
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
+        model = bm25s.BM25(k1=k1, b=b)
+        model.index(tokens, show_progress=False)
+        scores = model.scores
+        self.matrix: Any = sparse.csc_matrix(
+            (scores["data"], scores["indices"], scores["indptr"]),
+            shape=(scores["num_docs"], len(scores["indptr"]) - 1),
+        )
+        self.vocabulary: dict[str, int] = dict(model.vocab_dict)
+        self.rowids = rowids
+
+    def document_frequency(self, term: str) -> int:
+        column = self.vocabulary.get(term)
+        if column is None:
+            return 0
+        return int(self.matrix.indptr[column + 1] - self.matrix.indptr[column])
+
+    def score(self, weighted_terms: Mapping[str, float]) -> npt.NDArray[np.float32]:
+        known = [(self.vocabulary[t], w) for t, w in weighted_terms.items() if t in self.vocabulary]
+        if not known:
+            return np.zeros(len(self.rowids), dtype=np.float32)
+        columns = [column for column, _ in known]
+        weights = np.asarray([weight for _, weight in known], dtype=np.float32)
+        return np.asarray(self.matrix[:, columns] @ weights, dtype=np.float32).ravel()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -10,22 +11,26 @@ import numpy as np
 
 from index.collection import Collection
 from index.documents import ScoreComponents, ScoredPassage
+from index.lexical_index import query_terms
 from index.vector_index import RowIds, Scores
 
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
-FusionMethod = Literal["rrf", "weighted"]
+FusionMethod = Literal["zscore", "rrf"]
 
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """How passages are picked for a question."""
+    """How passages are picked for a question. Defaults were tuned on SciFact's train split."""
 
     k: int = 6
-    candidates: int = 100
+    candidates: int = 1000
     mode: RetrievalMode = "hybrid"
-    fusion: FusionMethod = "rrf"
+    fusion: FusionMethod = "zscore"
     rrf_k: int = 60
-    dense_weight: float = 0.5
+    dense_weight: float = 0.45
+    feedback_passages: int = 3
+    feedback_terms: int = 20
+    feedback_weight: float = 0.4
     mmr_lambda: float | None = None
     max_per_document: int | None = None
 
@@ -34,8 +39,11 @@ class RetrievalSettings:
             raise ValueError("k must be at least 1")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ValueError("dense_weight must be between 0 and 1")
+        for name in ("dense_weight", "feedback_weight"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if self.feedback_passages < 0 or self.feedback_terms < 1:
+            raise ValueError("feedback_passages must not be negative and feedback_terms must be at least 1")
         if self.mmr_lambda is not None and not 0.0 <= self.mmr_lambda <= 1.0:
             raise ValueError("mmr_lambda must be between 0 and 1")
         if self.max_per_document is not None and self.max_per_document < 1:
@@ -59,13 +67,51 @@ def reciprocal_rank_fusion(dense: RankedList, lexical: RankedList, *, k: int = 6
     return fused
 
 
-def weighted_fusion(dense: RankedList, lexical: RankedList, *, dense_weight: float) -> dict[int, float]:
-    """A convex mix of min-max normalised scores; a row missing from one list scores 0 there."""
-    fused: dict[int, float] = {}
-    for ranked, weight in ((dense, dense_weight), (lexical, 1.0 - dense_weight)):
-        for rowid, score in zip(ranked.rowids.tolist(), _min_max(ranked.scores).tolist(), strict=True):
-            fused[rowid] = fused.get(rowid, 0.0) + weight * score
-    return fused
+def zscore_fusion(dense: RankedList, lexical: RankedList, *, dense_weight: float) -> dict[int, float]:
+    """A convex mix of per-query z-scores; a row missing from one list gets that list's lowest z-score.
+
+    z-scores keep how far a candidate stands above the rest, which rank fusion throws away; on SciFact's
+    train split this beat the best RRF by about 0.01 nDCG@10.
+    """
+    dense_z, lexical_z = _zscores(dense), _zscores(lexical)
+    dense_floor = min(dense_z.values(), default=0.0)
+    lexical_floor = min(lexical_z.values(), default=0.0)
+    return {
+        rowid: dense_weight * dense_z.get(rowid, dense_floor)
+        + (1.0 - dense_weight) * lexical_z.get(rowid, lexical_floor)
+        for rowid in dense_z.keys() | lexical_z.keys()
+    }
+
+
+def relevance_feedback_terms(
+    query: Mapping[str, float],
+    feedback: Sequence[tuple[Counter[str], float]],
+    *,
+    terms: int,
+    weight: float,
+) -> dict[str, float]:
+    """RM3 (Abdul-Jaleel et al., 2004): mix the query with the words of the top passages, weighted by score.
+
+    Each feedback passage contributes its term frequencies (normalised by length) in proportion to its
+    score above the lowest feedback score; the `terms` heaviest words form the expansion, which gets
+    `weight` of the final query and the original terms the rest.
+    """
+    if not feedback:
+        return dict(query)
+    lowest = min(score for _, score in feedback)
+    shares = [score - lowest + 1e-3 for _, score in feedback]
+    total_share = sum(shares)
+    expansion: dict[str, float] = {}
+    for (counts, _), share in zip(feedback, shares, strict=True):
+        length = sum(counts.values()) or 1
+        for term, count in counts.items():
+            expansion[term] = expansion.get(term, 0.0) + (share / total_share) * count / length
+    chosen = dict(sorted(expansion.items(), key=lambda item: (-item[1], item[0]))[:terms])
+    chosen_total = sum(chosen.values()) or 1.0
+    mixed = {term: (1.0 - weight) * value for term, value in query.items()}
+    for term, value in chosen.items():
+        mixed[term] = mixed.get(term, 0.0) + weight * value / chosen_total
+    return mixed
 
 
 def maximal_marginal_relevance(
@@ -105,6 +151,9 @@ class Retriever:
             return []
         dense, lexical = self._candidates(query, chosen)
         fused = self._fuse(dense, lexical, chosen)
+        if chosen.feedback_passages and chosen.mode != "dense" and fused:
+            lexical = self._lexical_with_feedback(query, fused, chosen)
+            fused = self._fuse(dense, lexical, chosen)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         ranked = self._cap_per_document(ranked, chosen, limit=max(k, chosen.candidates))
         if chosen.mmr_lambda is not None and ranked:
@@ -120,8 +169,20 @@ class Retriever:
             vector = self.collection.embedder.embed_query(query)
             dense = RankedList(*self.collection.dense_search(vector, settings.candidates))
         if settings.mode in ("hybrid", "lexical"):
-            lexical = RankedList(*self.collection.lexical_search(query, settings.candidates))
+            lexical = RankedList(*self.collection.lexical_search(query_terms(query), settings.candidates))
         return dense, lexical
+
+    def _lexical_with_feedback(self, query: str, fused: dict[int, float], settings: RetrievalSettings) -> RankedList:
+        """Search again with the query expanded by the words of the best first-pass passages."""
+        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: settings.feedback_passages]
+        counts = self.collection.term_frequencies(np.asarray([rowid for rowid, _ in best], dtype=np.int64))
+        expanded = relevance_feedback_terms(
+            query_terms(query),
+            list(zip(counts, [score for _, score in best], strict=True)),
+            terms=settings.feedback_terms,
+            weight=settings.feedback_weight,
+        )
+        return RankedList(*self.collection.lexical_search(expanded, settings.candidates))
 
     @staticmethod
     def _fuse(dense: RankedList, lexical: RankedList, settings: RetrievalSettings) -> dict[int, float]:
@@ -129,9 +190,9 @@ class Retriever:
             return dict(zip(dense.rowids.tolist(), dense.scores.tolist(), strict=True))
         if settings.mode == "lexical":
             return dict(zip(lexical.rowids.tolist(), lexical.scores.tolist(), strict=True))
-        if settings.fusion == "weighted":
-            return weighted_fusion(dense, lexical, dense_weight=settings.dense_weight)
-        return reciprocal_rank_fusion(dense, lexical, k=settings.rrf_k)
+        if settings.fusion == "rrf":
+            return reciprocal_rank_fusion(dense, lexical, k=settings.rrf_k)
+        return zscore_fusion(dense, lexical, dense_weight=settings.dense_weight)
 
     def _cap_per_document(
         self, ranked: list[tuple[int, float]], settings: RetrievalSettings, *, limit: int
@@ -189,6 +250,15 @@ def _positions(ranked: RankedList) -> dict[int, int]:
 
 def _score_at(ranked: RankedList, position: int | None) -> float | None:
     return None if position is None else float(ranked.scores[position])
+
+
+def _zscores(ranked: RankedList) -> dict[int, float]:
+    if len(ranked.scores) == 0:
+        return {}
+    scores = ranked.scores.astype(np.float64)
+    spread = float(scores.std())
+    normalised = (scores - float(scores.mean())) / (spread if spread > 1e-12 else 1.0)
+    return dict(zip(ranked.rowids.tolist(), normalised.tolist(), strict=True))
 
 
 def _min_max(scores: np.ndarray) -> np.ndarray:

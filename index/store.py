@@ -254,8 +254,17 @@ class DocumentStore:
     def passage_rowids(self, document_id: str) -> list[int]:
         """The row ids of a stored document's passages (empty when it is not stored)."""
         with self._lock:
-            rows = self._db.execute("SELECT rowid FROM passages WHERE document_id = ?", (document_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT rowid FROM passages WHERE document_id = ? ORDER BY ordinal", (document_id,)
+            ).fetchall()
         return [int(r[0]) for r in rows]
+
+    def replace_tokens(self, tokens: dict[int, str], meta: dict[str, str]) -> None:
+        """Re-tokenise passages in place (vectors untouched), with the settings that produced the tokens."""
+        with self._lock, self._transaction():
+            self._db.executemany("UPDATE passages SET tokens = ? WHERE rowid = ?", [(t, r) for r, t in tokens.items()])
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
+            self._bump_generation()
 
     def replace_all_passages(self, prepared: Sequence[PreparedDocument], meta: dict[str, str]) -> None:
         """Re-chunk and re-embed the whole store at once: passages and settings change together or not at all."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from index import FootnoteError, IngestStatus, expand_paths, load_path
-from service.resources import index_demo_corpus_if_empty, open_collection
+from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
+from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
 # Other packages (eval/) add subcommands through this entry-point group, so nothing here imports them.
@@ -57,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
     search.add_argument("--json", action="store_true", help="print one JSON list of passages")
     search.set_defaults(handler=_search)
+
+    ask = commands.add_parser("ask", help="answer a question with citations to exact quotes")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=_positive_int, default=None, help="passages to retrieve (default: FOOTNOTE_ANSWER_K)")
+    ask.add_argument("--model", default=None, help="any litellm model string (default: FOOTNOTE_MODEL)")
+    ask.add_argument("--extractive", action="store_true", help="quote the sources without a language model")
+    ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
+    ask.set_defaults(handler=_ask)
 
     docs = commands.add_parser("docs", help="list, show or delete stored documents")
     docs_commands = docs.add_subparsers(title="docs commands", metavar="ACTION")
@@ -140,12 +149,7 @@ def _search(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
     collection = open_collection(settings)
     try:
-        if collection.count_documents() == 0:
-            print(
-                f"footnote: the store is empty; indexing the bundled corpus from {settings.demo_corpus}",
-                file=sys.stderr,
-            )
-            index_demo_corpus_if_empty(collection, settings)
+        _index_demo_corpus_if_empty(collection, settings)
         results = Retriever(collection, settings.retrieval_settings()).search(args.question, k=args.k)
     finally:
         collection.close()
@@ -161,8 +165,45 @@ def _search(args: argparse.Namespace) -> int:
             f"[{rank}] {passage.title}{dated}  ({passage.passage_id}, chars {passage.start}-{passage.end}, "
             f"score {passage.score:.4f})"
         )
-        print(f"    {passage.text}\n")
+        print(textwrap.indent(passage.text, "    ") + "\n")
     return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if args.extractive:
+        settings = settings.model_copy(update={"answer_mode": "extractive"})
+    collection = open_collection(settings)
+    try:
+        _index_demo_corpus_if_empty(collection, settings)
+        answer = build_answerer(collection, settings, model=args.model).answer(args.question, k=args.k)
+    finally:
+        collection.close()
+    if args.json:
+        print_json(answer)
+        return 0
+    print(answer.text)
+    if answer.citations:
+        print("\nSources:")
+    for citation in answer.citations:
+        dated = f", {citation.date}" if citation.date else ""
+        where = f"{citation.document_id}, chars {citation.start}-{citation.end}"
+        print(f"[{citation.marker}] {citation.title}{dated} ({where})")
+        print(textwrap.indent(f"“{citation.quote}”", "    "))
+    how = {
+        "generated": f"written by {answer.model}, every sentence verified",
+        "extractive": "quoted from the sources",
+        "abstained": "no answer in the articles",
+    }[answer.mode]
+    print(f"\n({how}; {answer.timings.total_ms / 1000:.1f} s)", file=sys.stderr)
+    return 0
+
+
+def _index_demo_corpus_if_empty(collection: Collection, settings: Settings) -> None:
+    """Index the bundled articles into an empty store, saying so on stderr."""
+    if collection.count_documents() == 0:
+        print(f"footnote: the store is empty; indexing the bundled corpus from {settings.demo_corpus}", file=sys.stderr)
+        index_demo_corpus_if_empty(collection, settings)
 
 
 def _docs_list(args: argparse.Namespace) -> int:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from index import Collection, expand_paths, get_embedder, load_path
+from index import Collection, Retriever, expand_paths, get_embedder, load_path
+from service.answering import Answerer
+from service.llm import LiteLLMChatModel
 from service.settings import Settings
+from service.support import HeuristicSupportScorer
 
 logger = logging.getLogger(__name__)
 
@@ -29,3 +32,15 @@ def index_demo_corpus_if_empty(collection: Collection, settings: Settings) -> in
     collection.ingest(documents)
     logger.info("indexed %d bundled documents from %s", len(documents), settings.demo_corpus)
     return len(documents)
+
+
+def build_answerer(collection: Collection, settings: Settings, *, model: str | None = None) -> Answerer:
+    """The answering pipeline over a collection, with the configured (or given) model."""
+    answering = settings.answering_settings()
+    chat_model = LiteLLMChatModel(settings.llm_settings(model=model)) if answering.mode == "generate" else None
+    return Answerer(
+        retriever=Retriever(collection, settings.retrieval_settings()),
+        scorer=HeuristicSupportScorer(collection.embedder),
+        chat_model=chat_model,
+        settings=answering,
+    )

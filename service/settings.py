@@ -7,10 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import ChunkingSettings, CollectionSettings, RetrievalSettings
+from service.answering import AnsweringSettings
+from service.llm import LLMSettings
+from service.local_llm import DEFAULT_LOCAL_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,14 +37,53 @@ class Settings(BaseSettings):
     index_kind: Literal["flat", "hnsw"] = "flat"
     bm25_k1: float = Field(default=1.2, gt=0)
     bm25_b: float = Field(default=0.75, ge=0, le=1)
+    lexical_title_repeats: int = Field(default=3, ge=0, le=10)
     top_k: int = Field(default=6, ge=1, le=100)
-    candidates: int = Field(default=100, ge=1, le=2000)
+    candidates: int = Field(default=1000, ge=1, le=10000)
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    fusion: Literal["rrf", "weighted"] = "rrf"
+    fusion: Literal["zscore", "rrf"] = "zscore"
     rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=0.5, ge=0, le=1)
+    dense_weight: float = Field(default=0.45, ge=0, le=1)
+    feedback_passages: int = Field(default=3, ge=0, le=50)
+    feedback_terms: int = Field(default=20, ge=1, le=200)
+    feedback_weight: float = Field(default=0.4, ge=0, le=1)
     mmr_lambda: float | None = Field(default=None, ge=0, le=1)
     max_per_document: int | None = Field(default=None, ge=1)
+
+    model: str = Field(default=DEFAULT_LOCAL_MODEL, description="Any litellm model string.")
+    llm_base_url: str | None = Field(default=None, description="Base URL of an OpenAI-compatible server.")
+    llm_api_key: SecretStr | None = Field(default=None, description="API key for the model provider.")
+    llm_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    llm_retries: int = Field(default=1, ge=0, le=5)
+    max_tokens: int = Field(default=256, ge=16, le=4096)
+    answer_mode: Literal["generate", "extractive"] = "generate"
+    answer_k: int = Field(default=6, ge=1, le=50)
+    prompt_passages: int = Field(default=4, ge=1, le=50)
+    support_threshold: float = Field(default=0.44, ge=0, le=1)
+    relevance_threshold: float = Field(default=0.39, ge=0, le=1)
+    extract_sentences: int = Field(default=3, ge=1, le=10)
+
+    def llm_settings(self, *, model: str | None = None) -> LLMSettings:
+        """How to reach the language model; `model` overrides the configured one."""
+        return LLMSettings(
+            model=model or self.model,
+            api_base=self.llm_base_url,
+            api_key=self.llm_api_key.get_secret_value() if self.llm_api_key else None,
+            timeout_s=self.llm_timeout_s,
+            retries=self.llm_retries,
+            max_tokens=self.max_tokens,
+        )
+
+    def answering_settings(self) -> AnsweringSettings:
+        """The answering pipeline's view of these settings."""
+        return AnsweringSettings(
+            k=self.answer_k,
+            mode=self.answer_mode,
+            prompt_passages=self.prompt_passages,
+            support_threshold=self.support_threshold,
+            relevance_threshold=self.relevance_threshold,
+            extract_sentences=self.extract_sentences,
+        )
 
     def collection_settings(self) -> CollectionSettings:
         """The index-layer view of these settings."""
@@ -50,6 +92,7 @@ class Settings(BaseSettings):
             index_kind=self.index_kind,
             bm25_k1=self.bm25_k1,
             bm25_b=self.bm25_b,
+            lexical_title_repeats=self.lexical_title_repeats,
         )
 
     def retrieval_settings(self) -> RetrievalSettings:
@@ -61,6 +104,9 @@ class Settings(BaseSettings):
             fusion=self.fusion,
             rrf_k=self.rrf_k,
             dense_weight=self.dense_weight,
+            feedback_passages=self.feedback_passages,
+            feedback_terms=self.feedback_terms,
+            feedback_weight=self.feedback_weight,
             mmr_lambda=self.mmr_lambda,
             max_per_document=self.max_per_document,
         )

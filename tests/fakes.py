@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from index.embedding import Vectors
+from service.llm import Completion
 
 _WORD = re.compile(r"\w+")
 
@@ -59,3 +61,26 @@ class FailingEmbedder(FakeEmbedder):
             self.calls += 1
             raise RuntimeError("embedding failed on purpose")
         return super().embed_passages(texts)
+
+
+class FakeChatModel:
+    """Replies with canned drafts in order and records every prompt it was sent."""
+
+    def __init__(self, replies: list[str], *, name: str = "fake-llm") -> None:
+        self._replies = list(replies)
+        self._name = name
+        self.prompts: list[list[dict[str, str]]] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def complete(self, messages: Sequence[dict[str, str]]) -> Completion:
+        self.prompts.append(list(messages))
+        text = self._replies.pop(0) if self._replies else ""
+        return Completion(text=text, prompt_tokens=sum(len(m["content"]) for m in messages) // 4, completion_tokens=0)
+
+    def stream(self, messages: Sequence[dict[str, str]]) -> Iterator[str]:
+        text = self.complete(messages).text
+        for word in text.split(" "):
+            yield word + " "

@@ -28,7 +28,8 @@ from index import (
 from tests.conftest import PROJECT_ROOT
 from tests.fakes import FailingEmbedder, FakeEmbedder
 
-LEXICAL = RetrievalSettings(k=10, mode="lexical")
+# Plain BM25, without relevance feedback, so a hit means the word is in the document.
+LEXICAL = RetrievalSettings(k=10, mode="lexical", feedback_passages=0)
 
 
 def lexical_hits(collection: Collection, query: str) -> set[str]:
@@ -123,6 +124,21 @@ def test_store_built_with_another_model_is_refused_until_rebuilt(
     reopened = Collection(tmp_path / "s", embedder=FakeEmbedder(name="model-b"))
     assert reopened.count_documents() == 2
     reopened.close()
+
+
+def test_rebuild_after_a_lexical_change_does_not_re_embed(tmp_path: Path, bundled_documents: list[Document]) -> None:
+    Collection(tmp_path / "s", embedder=FakeEmbedder()).ingest(bundled_documents)
+    embedder = FakeEmbedder()
+    other = CollectionSettings(lexical_title_repeats=1)
+    with pytest.raises(StoreMismatchError, match="lexical_title_repeats"):
+        Collection(tmp_path / "s", embedder=embedder, settings=other)
+    rebuilding = Collection(tmp_path / "s", embedder=embedder, settings=other, allow_settings_mismatch=True)
+    passages = rebuilding.count_passages()
+    assert rebuilding.rebuild() == passages
+    assert embedder.calls == 0, "vectors are reused when only the lexical tokens change"
+    assert lexical_hits(rebuilding, "Zhirnov") == {"russia-china-after-kabul-2021"}
+    rebuilding.close()
+    Collection(tmp_path / "s", embedder=embedder, settings=other).close()
 
 
 def test_changed_chunking_is_a_mismatch(tmp_path: Path, bundled_documents: list[Document]) -> None:

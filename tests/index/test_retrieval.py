@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+
 import numpy as np
 import pytest
 
 from index import Collection, Document, RetrievalSettings, Retriever
-from index.retrieval import RankedList, maximal_marginal_relevance, reciprocal_rank_fusion, weighted_fusion
+from index.retrieval import (
+    RankedList,
+    maximal_marginal_relevance,
+    reciprocal_rank_fusion,
+    relevance_feedback_terms,
+    zscore_fusion,
+)
 
 
 def ranked(rowids: list[int], scores: list[float]) -> RankedList:
@@ -21,11 +30,29 @@ def test_reciprocal_rank_fusion_by_hand() -> None:
     assert max(fused, key=lambda rowid: fused[rowid]) == 1  # ranks 1 and 2 beat ranks 1 and 3
 
 
-def test_weighted_fusion_mixes_min_max_normalised_scores() -> None:
-    fused = weighted_fusion(ranked([1, 2, 3], [0.9, 0.5, 0.1]), ranked([3, 2], [8.0, 4.0]), dense_weight=0.25)
-    assert fused[1] == pytest.approx(0.25 * 1.0)
-    assert fused[2] == pytest.approx(0.25 * 0.5 + 0.75 * 0.0)
-    assert fused[3] == pytest.approx(0.25 * 0.0 + 0.75 * 1.0)
+def test_zscore_fusion_by_hand() -> None:
+    # dense scores 3, 2, 1 have mean 2 and std sqrt(2/3); lexical 4, 2 have mean 3 and std 1.
+    fused = zscore_fusion(ranked([1, 2, 3], [3.0, 2.0, 1.0]), ranked([3, 4], [4.0, 2.0]), dense_weight=0.25)
+    spread = math.sqrt(2 / 3)
+    assert fused[1] == pytest.approx(0.25 * (1 / spread) + 0.75 * -1.0)  # absent from lexical: its lowest z
+    assert fused[2] == pytest.approx(0.25 * 0.0 + 0.75 * -1.0)
+    assert fused[3] == pytest.approx(0.25 * (-1 / spread) + 0.75 * 1.0)
+    assert fused[4] == pytest.approx(0.25 * (-1 / spread) + 0.75 * -1.0)  # absent from dense: its lowest z
+
+
+def test_relevance_feedback_by_hand() -> None:
+    query = {"russia": 0.5, "role": 0.5}
+    feedback = [(Counter({"russia": 2, "drill": 2}), 3.0), (Counter({"taliban": 1, "drill": 1}), 1.0)]
+    mixed = relevance_feedback_terms(query, feedback, terms=2, weight=0.4)
+    # Shares: 2.001 and 0.001 of 2.002. drill = (2.001*0.5 + 0.001*0.5)/2.002 = 0.5; russia = 2.001*0.5/2.002.
+    russia_expansion = 2.001 * 0.5 / 2.002
+    total = 0.5 + russia_expansion
+    assert set(mixed) == {"russia", "role", "drill"}
+    assert mixed["role"] == pytest.approx(0.6 * 0.5)
+    assert mixed["russia"] == pytest.approx(0.6 * 0.5 + 0.4 * russia_expansion / total)
+    assert mixed["drill"] == pytest.approx(0.4 * 0.5 / total)
+    assert sum(mixed.values()) == pytest.approx(1.0)
+    assert relevance_feedback_terms(query, [], terms=5, weight=0.4) == query
 
 
 def test_mmr_skips_a_near_duplicate() -> None:
@@ -85,3 +112,21 @@ def test_invalid_settings_are_rejected() -> None:
         RetrievalSettings(k=0)
     with pytest.raises(ValueError, match="dense_weight"):
         RetrievalSettings(dense_weight=1.5)
+    with pytest.raises(ValueError, match="feedback_passages"):
+        RetrievalSettings(feedback_passages=-1)
+
+
+def test_feedback_finds_a_passage_that_shares_no_word_with_the_question(fake_collection: Collection) -> None:
+    fake_collection.ingest(
+        [
+            Document(id="a", title="Drills", text="Drills near Termez involved Uzbek paratroopers and artillery."),
+            Document(id="b", title="Paratroopers", text="Paratroopers and artillery trained at dawn."),
+            Document(id="c", title="Weather", text="Rain fell on the capital all week."),
+        ]
+    )
+    plain = RetrievalSettings(mode="lexical", feedback_passages=0)
+    expanded = RetrievalSettings(mode="lexical", feedback_passages=1, feedback_weight=0.5)
+    retriever = Retriever(fake_collection)
+    assert [r.passage.document_id for r in retriever.search("Termez drills", settings=plain)] == ["a"]
+    found = [r.passage.document_id for r in retriever.search("Termez drills", settings=expanded)]
+    assert found[:2] == ["a", "b"] and "c" not in found

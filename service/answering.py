@@ -1,0 +1,215 @@
+"""The answering pipeline: retrieve, gate, draft with the LLM, verify and repair, fall back to quoting, or abstain.
+
+A plain class with no web framework in sight, so the CLI, the HTTP routes and the evaluator run the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from index import Retriever, ScoredPassage, content_terms
+from prompts.citations import format_markers, parse_draft
+from prompts.rendering import render
+from service.answer_types import Answer, AnswerSentence, Citation, Timings, Turn, VerificationStats
+from service.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
+from service.followup import standalone_question
+from service.llm import ChatModel, Message
+from service.quotes import QuoteCandidate
+from service.safety import has_link_or_image
+from service.support import SupportScorer, inverse_document_frequencies
+from service.verification import CheckedSentence, SupportedQuote, verify_draft
+
+REFUSAL = "The articles do not answer this question."
+_TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """Thresholds and sizes of the answering pipeline; the thresholds were fitted on the dev sets."""
+
+    k: int = 6
+    mode: Literal["generate", "extractive"] = "generate"
+    prompt_passages: int = 4
+    max_sentences: int = 4
+    support_threshold: float = 0.44
+    relevance_threshold: float = 0.39
+    extract_sentences: int = 3
+
+
+@dataclass(frozen=True)
+class _Stage:
+    sentences: list[tuple[str, tuple[SupportedQuote, ...], Literal["generated", "quoted"]]]
+    mode: Literal["generated", "extractive", "abstained"]
+
+
+class Answerer:
+    """Answers questions over a collection with verified citations."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        scorer: SupportScorer,
+        chat_model: ChatModel | None,
+        settings: AnsweringSettings | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.scorer = scorer
+        self.chat_model = chat_model
+        self.settings = settings or AnsweringSettings()
+
+    def answer(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        """A cited answer, an extractive answer, or an abstention."""
+        started = time.perf_counter()
+        standalone = standalone_question(question, history)
+        passages = self.retriever.search(standalone, k=k or self.settings.k)
+        retrieved = time.perf_counter()
+        ranked = self.rank_evidence(standalone, passages)
+        if top_relevance(ranked) < self.settings.relevance_threshold:
+            done = time.perf_counter()
+            return self._abstain(question, standalone, started, retrieved, retrieved, done)
+        stats = VerificationStats()
+        generation_ms = 0.0
+        stage: _Stage | None = None
+        if self.settings.mode == "generate" and self.chat_model is not None:
+            generation_started = time.perf_counter()
+            reply = self.chat_model.complete(self.prompt(question, history, passages))
+            generation_ms = 1000 * (time.perf_counter() - generation_started)
+            checked, stats = self._verify(reply.text, passages)
+            kept = [c for c in checked if c.outcome != "dropped"]
+            if kept:
+                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+        if stage is None:
+            stage = self._extract(ranked)
+        done = time.perf_counter()
+        if not stage.sentences:
+            return self._abstain(question, standalone, started, retrieved, retrieved, done)
+        timings = Timings(
+            retrieval_ms=1000 * (retrieved - started),
+            generation_ms=generation_ms,
+            verification_ms=1000 * (done - retrieved) - generation_ms,
+            total_ms=1000 * (done - started),
+        )
+        text, sentences, citations = _assemble(stage, passages)
+        model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            text=text,
+            sentences=sentences,
+            citations=citations,
+            abstained=False,
+            mode=stage.mode,
+            model=model,
+            timings=timings,
+            verification=stats,
+        )
+
+    def prompt(self, question: str, history: Sequence[Turn], passages: Sequence[ScoredPassage]) -> list[Message]:
+        """The chat messages for the model: rules in the system message, numbered passages in the user's."""
+        shown = [
+            {"marker": n, "title": p.title, "date": p.date, "text": p.passage.text}
+            for n, p in enumerate(passages[: self.settings.prompt_passages], start=1)
+        ]
+        return [
+            {
+                "role": "system",
+                "content": render("answer_system", refusal=REFUSAL, max_sentences=self.settings.max_sentences),
+            },
+            {
+                "role": "user",
+                "content": render("answer_user", passages=shown, history=list(history), question=question),
+            },
+        ]
+
+    def _verify(self, draft: str, passages: Sequence[ScoredPassage]) -> tuple[list[CheckedSentence], VerificationStats]:
+        refusal = REFUSAL.lower().rstrip(".")
+        parsed = [s for s in parse_draft(draft) if refusal not in s.text.lower()]
+        # Links and images in model output are the exfiltration channel: such sentences are never shipped.
+        safe = [s for s in parsed if not has_link_or_image(s.text)]
+        checked, stats = verify_draft(safe, passages, scorer=self.scorer, threshold=self.settings.support_threshold)
+        unsafe = len(parsed) - len(safe)
+        return checked, stats.model_copy(
+            update={"draft_sentences": stats.draft_sentences + unsafe, "dropped": stats.dropped + unsafe}
+        )
+
+    def rank_evidence(self, question: str, passages: Sequence[ScoredPassage]) -> list[RelevantSentence]:
+        """Every sentence of the passages, most relevant to the question first."""
+        collection = self.retriever.collection
+        frequencies, total = collection.term_statistics(content_terms(question))
+        idf = inverse_document_frequencies(frequencies, max(total, 1))
+        return rank_sentences(question, passages, embedder=collection.embedder, idf=idf)
+
+    def _extract(self, ranked: Sequence[RelevantSentence]) -> _Stage:
+        picked = pick_extract(
+            ranked, threshold=self.settings.relevance_threshold, count=self.settings.extract_sentences
+        )
+        return _Stage([(r.quote.text, (SupportedQuote(r.quote, 1.0),), "quoted") for r in picked], "extractive")
+
+    def _abstain(
+        self, question: str, standalone: str, started: float, retrieved: float, generated: float, done: float
+    ) -> Answer:
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            text=REFUSAL,
+            sentences=[],
+            citations=[],
+            abstained=True,
+            mode="abstained",
+            model="none",
+            timings=Timings(
+                retrieval_ms=1000 * (retrieved - started),
+                generation_ms=1000 * (generated - retrieved),
+                verification_ms=1000 * (done - generated),
+                total_ms=1000 * (done - started),
+            ),
+            verification=VerificationStats(),
+        )
+
+
+def _assemble(stage: _Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list[AnswerSentence], list[Citation]]:
+    """Number each distinct quote in order of first use and put its marker at the end of its sentence."""
+    markers: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    parts: list[str] = []
+    for text, quotes, origin in stage.sentences:
+        numbers: list[int] = []
+        for supported in quotes:
+            quote = supported.quote
+            key = (quote.document_id, quote.start, quote.end)
+            if key not in markers:
+                markers[key] = len(markers) + 1
+                citations.append(_citation(markers[key], quote, supported.support, passages[quote.passage_index]))
+            if markers[key] not in numbers:
+                numbers.append(markers[key])
+        sentences.append(AnswerSentence(text=text, markers=numbers, origin=origin, verified=True))
+        parts.append(_with_markers(text, numbers))
+    return " ".join(parts), sentences, citations
+
+
+def _with_markers(text: str, numbers: list[int]) -> str:
+    terminal = _TERMINAL.search(text)
+    if terminal is None:
+        return f"{text} {format_markers(numbers)}"
+    return f"{text[: terminal.start()]} {format_markers(numbers)}{terminal.group(1)}"
+
+
+def _citation(marker: int, quote: QuoteCandidate, support: float, scored: ScoredPassage) -> Citation:
+    return Citation(
+        marker=marker,
+        document_id=quote.document_id,
+        title=scored.title,
+        date=scored.date,
+        source=scored.source,
+        passage_id=scored.passage.id,
+        quote=quote.text,
+        start=quote.start,
+        end=quote.end,
+        support=round(support, 4),
+    )

