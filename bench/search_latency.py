@@ -16,6 +16,7 @@ import numpy as np
 
 from bench.common import percentile_ms, report, time_calls
 from index import Collection, CollectionSettings, Document, Passage, RetrievalSettings, Retriever, get_embedder
+from index.chunking import CHUNKER_VERSION
 from index.embedding import Vectors
 from index.retrieval import RetrievalMode
 from index.store import DATABASE_NAME, DocumentStore, PreparedDocument
@@ -57,7 +58,16 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]
     weights = 1.0 / np.arange(1, VOCABULARY + 1)
     weights /= weights.sum()
     store = DocumentStore(home / DATABASE_NAME)
-    store.set_meta({"embedding_model": QueryPool.name, "chunk_max_words": "120", "chunk_overlap_sentences": "1"})
+    defaults = CollectionSettings()
+    store.set_meta(
+        {
+            "embedding_model": QueryPool.name,
+            "chunker_version": CHUNKER_VERSION,
+            "chunk_max_words": str(defaults.chunking.max_words),
+            "chunk_overlap_sentences": str(defaults.chunking.overlap_sentences),
+            "lexical_title_repeats": str(defaults.lexical_title_repeats),
+        }
+    )
     batch: list[PreparedDocument] = []
     for number in range(passages // PASSAGES_PER_DOCUMENT):
         bodies = [

@@ -77,6 +77,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     report = {
         "scores": dataclasses.asdict(scores),
         "retrieval": dataclasses.asdict(settings.retrieval_settings()),
+        "document_ranking": "MaxP: each document ranked by its best passage",
         "index": {
             "embedding_model": settings.embedding_model,
             "chunk_max_words": settings.chunk_max_words,

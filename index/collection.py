@@ -89,6 +89,7 @@ class Collection:
         configure_faiss_threads(1)
         self._dense: FaissVectorIndex | None = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
+        self._document_of: dict[int, str] = {}
         self._load_indexes()
 
     def close(self) -> None:
@@ -135,6 +136,11 @@ class Collection:
         """Document frequency of each lexical term across passages, and the passage count (for IDF)."""
         with self._lock:
             return self._lexical.document_frequencies(terms), len(self._lexical)
+
+    def document_ids(self, rowids: Sequence[int]) -> dict[int, str]:
+        """The document of each passage row id still indexed, from memory (no database round trip)."""
+        with self._lock:
+            return {rowid: self._document_of[rowid] for rowid in rowids if rowid in self._document_of}
 
     def passage_vectors(self, rowids: RowIds) -> Vectors:
         """The vectors of the given passages, in order."""
@@ -230,7 +236,7 @@ class Collection:
             self._remove_from_indexes(np.asarray([r for ids in previous.values() for r in ids], dtype=np.int64))
             for item in prepared:
                 rowids = np.asarray(written[item.document.id], dtype=np.int64)
-                self._add_to_indexes(rowids, list(item.tokens), item.vectors)
+                self._add_to_indexes(rowids, [item.document.id] * len(rowids), list(item.tokens), item.vectors)
         return [
             IngestResult(
                 item.document.id,
@@ -240,9 +246,10 @@ class Collection:
             for item in prepared
         ]
 
-    def _add_to_indexes(self, rowids: RowIds, tokens: list[str], vectors: Vectors) -> None:
+    def _add_to_indexes(self, rowids: RowIds, document_ids: list[str], tokens: list[str], vectors: Vectors) -> None:
         if len(rowids) == 0:
             return
+        self._document_of.update(zip(rowids.tolist(), document_ids, strict=True))
         if self._dense is None:
             self._dense = FaissVectorIndex(vectors.shape[1], kind=self.settings.index_kind)
         self._dense.add(rowids, vectors)
@@ -251,6 +258,8 @@ class Collection:
     def _remove_from_indexes(self, rowids: RowIds) -> None:
         if len(rowids) == 0:
             return
+        for rowid in rowids.tolist():
+            self._document_of.pop(rowid, None)
         if self._dense is not None:
             self._dense.remove(rowids)
         self._lexical.remove(rowids)
@@ -259,7 +268,8 @@ class Collection:
         rows = self.store.read_index_rows()
         self._dense = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
-        self._add_to_indexes(rows.rowids, rows.tokens, rows.vectors)
+        self._document_of = {}
+        self._add_to_indexes(rows.rowids, rows.document_ids, rows.tokens, rows.vectors)
         stored = self.store.count_passages()
         indexed = self._dense.ntotal if self._dense is not None else 0
         if indexed != stored or len(self._lexical) != stored:

@@ -199,16 +199,16 @@ class Retriever:
     ) -> list[tuple[int, float]]:
         if settings.max_per_document is None:
             return ranked[:limit]
-        passages = self.collection.get_passages([rowid for rowid, _ in ranked])
+        documents = self.collection.document_ids([rowid for rowid, _ in ranked])
         per_document: dict[str, int] = {}
         kept: list[tuple[int, float]] = []
         for rowid, score in ranked:
-            stored = passages.get(rowid)
-            if stored is None:
+            document_id = documents.get(rowid)
+            if document_id is None:
                 continue
-            seen = per_document.get(stored.passage.document_id, 0)
+            seen = per_document.get(document_id, 0)
             if seen < settings.max_per_document:
-                per_document[stored.passage.document_id] = seen + 1
+                per_document[document_id] = seen + 1
                 kept.append((rowid, score))
                 if len(kept) >= limit:
                     break

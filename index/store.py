@@ -89,6 +89,7 @@ class IndexedPassageRows:
     """Every stored passage's row id, tokens and vector, for building the in-memory search indexes."""
 
     rowids: np.ndarray
+    document_ids: list[str]
     tokens: list[str]
     vectors: Vectors
 
@@ -204,14 +205,15 @@ class DocumentStore:
     def read_index_rows(self) -> IndexedPassageRows:
         """Every passage's row id, tokens and vector, in row-id order."""
         with self._lock:
-            rows = self._db.execute("SELECT rowid, tokens, vector FROM passages ORDER BY rowid").fetchall()
+            rows = self._db.execute("SELECT rowid, document_id, tokens, vector FROM passages ORDER BY rowid").fetchall()
         rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        tokens = [r[1] for r in rows]
         if rows:
-            vectors = np.vstack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
+            vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
         else:
             vectors = np.zeros((0, 0), dtype=np.float32)
-        return IndexedPassageRows(rowids=rowids, tokens=tokens, vectors=vectors)
+        return IndexedPassageRows(
+            rowids=rowids, document_ids=[r[1] for r in rows], tokens=[r[2] for r in rows], vectors=vectors
+        )
 
     def iter_documents(self) -> Iterator[Document]:
         """Every stored document, for re-chunking and re-embedding the whole store."""

@@ -1,0 +1,92 @@
+"""Time to first token and total time of `ask` with the embedded model, the extractive path alone, and what
+verification did to the model's drafts over the development questions.
+
+Runs on the bundled corpus in a temporary store, with the settings' defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import PROJECT_ROOT, percentile_ms, report
+from eval.citations import load_questions
+from service.answering import Answerer
+from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
+from service.settings import Settings
+
+DEV_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled_dev.jsonl"
+
+
+def time_to_first_token(answerer: Answerer, question: str) -> tuple[float, float]:
+    """Seconds until the model's first streamed token (retrieval included), and until its last."""
+    assert answerer.chat_model is not None
+    started = time.perf_counter()
+    passages = answerer.retriever.search(question, k=answerer.settings.k)
+    first = None
+    for _ in answerer.chat_model.stream(answerer.prompt(question, [], passages)):
+        if first is None:
+            first = time.perf_counter() - started
+    return (first if first is not None else time.perf_counter() - started), time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    questions = load_questions(DEV_SET)
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(home=Path(home))
+        collection = open_collection(settings)
+        index_demo_corpus_if_empty(collection, settings)
+        generative = build_answerer(collection, settings)
+        extractive = build_answerer(collection, settings.model_copy(update={"answer_mode": "extractive"}))
+        canonical = "why is Russia expanding its role?"
+        generative.answer(canonical)  # load the model weights before timing
+        first_tokens, streamed, totals, extractive_totals = [], [], [], []
+        for _ in range(args.repeats):
+            first, last = time_to_first_token(generative, canonical)
+            first_tokens.append(first)
+            streamed.append(last)
+            started = time.perf_counter()
+            generative.answer(canonical)
+            totals.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            extractive.answer(canonical)
+            extractive_totals.append(time.perf_counter() - started)
+        drafts = kept = recited = dropped = 0
+        for question in questions:
+            answer = generative.answer(question.question, history=question.history)
+            drafts += answer.verification.draft_sentences
+            kept += answer.verification.kept
+            recited += answer.verification.recited
+            dropped += answer.verification.dropped
+        collection.close()
+    report(
+        "ask_latency",
+        settings={
+            "model": settings.model,
+            "k": settings.answer_k,
+            "prompt_passages": settings.prompt_passages,
+            "max_tokens": settings.max_tokens,
+            "repeats": args.repeats,
+            "dev_questions": len(questions),
+        },
+        figures={
+            "ttft_p50_ms": round(percentile_ms(first_tokens, 50)),
+            "stream_total_p50_ms": round(percentile_ms(streamed, 50)),
+            "ask_total_p50_ms": round(percentile_ms(totals, 50)),
+            "ask_total_p95_ms": round(percentile_ms(totals, 95)),
+            "extractive_total_p50_ms": round(percentile_ms(extractive_totals, 50)),
+            "draft_sentences": drafts,
+            "kept_share": round(kept / drafts, 3) if drafts else 0.0,
+            "recited_share": round(recited / drafts, 3) if drafts else 0.0,
+            "dropped_share": round(dropped / drafts, 3) if drafts else 0.0,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The litellm adapter: provider failures become clear errors; the embedded model answers through litellm."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.errors import LLMError
+from service.llm import LiteLLMChatModel, LLMSettings, import_litellm
+from service.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider, smollm2_path
+
+MESSAGES = [
+    {"role": "system", "content": "You answer in one short sentence."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+
+
+def test_an_unreachable_provider_is_a_clear_error() -> None:
+    # Port 9 (discard) on loopback: nothing listens, so the connection is refused at once.
+    model = LiteLLMChatModel(
+        LLMSettings(
+            model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1", api_key="test", retries=0, timeout_s=5
+        )
+    )
+    with pytest.raises(LLMError, match="the language model failed"):
+        model.complete(MESSAGES)
+    with pytest.raises(LLMError):
+        list(model.stream(MESSAGES))
+
+
+def test_the_embedded_model_ships_in_site_packages() -> None:
+    path = smollm2_path()
+    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+
+
+@pytest.mark.slow
+def test_embedded_model_through_litellm_completion_streaming_and_async() -> None:
+    litellm = import_litellm()
+    register_local_provider(threads=2)
+    response = litellm.completion(model=DEFAULT_LOCAL_MODEL, messages=MESSAGES, max_tokens=24, temperature=0)
+    text = response.choices[0].message.content
+    assert isinstance(text, str) and text.strip()
+    assert response.usage.completion_tokens > 0
+    chunks = [
+        c.choices[0].delta.content or ""
+        for c in litellm.completion(model=DEFAULT_LOCAL_MODEL, messages=MESSAGES, max_tokens=24, stream=True)
+    ]
+    assert len(chunks) > 1 and "".join(chunks).strip()
+
+    async def ask_async() -> str:
+        reply = await litellm.acompletion(model=DEFAULT_LOCAL_MODEL, messages=MESSAGES, max_tokens=16)
+        return str(reply.choices[0].message.content)
+
+    assert asyncio.run(ask_async()).strip()
+    chat = LiteLLMChatModel(LLMSettings(model=DEFAULT_LOCAL_MODEL, max_tokens=16))
+    assert "".join(chat.stream(MESSAGES)).strip()
+
+
+@pytest.mark.slow
+def test_ask_end_to_end_with_the_embedded_models(tmp_path: Path) -> None:
+    executable = shutil.which("footnote", path=str(Path(sys.executable).parent))
+    assert executable is not None
+    environment = {**os.environ, "FOOTNOTE_HOME": str(tmp_path / "home")}
+
+    def footnote(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [executable, *args], env=environment, capture_output=True, text=True, timeout=600, check=False
+        )
+
+    asked = footnote("ask", "why is Russia expanding its role?", "--json")
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert not answer["abstained"] and answer["citations"]
+    for citation in answer["citations"]:
+        shown = footnote("docs", "show", citation["document_id"], "--json")
+        text = json.loads(shown.stdout)["text"]
+        assert text[citation["start"] : citation["end"]] == citation["quote"]
+        assert f"[{citation['marker']}]" in answer["text"]
+    refused = footnote("ask", "Who won the 2022 World Cup?", "--json")
+    assert refused.returncode == 0, refused.stderr
+    assert json.loads(refused.stdout)["abstained"] is True
+    readable = footnote("ask", "What is the population of Kabul?")
+    assert readable.returncode == 0 and readable.stdout.startswith("The articles do not answer this question.")
