@@ -14,6 +14,7 @@ from typing import Literal
 from index import Retriever, ScoredPassage, content_terms
 from prompts.citations import format_markers, parse_draft
 from prompts.rendering import render
+from service.answer_type import can_answer, expected_answer_type
 from service.answer_types import Answer, AnswerSentence, Citation, Timings, Turn, VerificationStats
 from service.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
 from service.followup import standalone_question
@@ -35,8 +36,8 @@ class AnsweringSettings:
     mode: Literal["generate", "extractive"] = "generate"
     prompt_passages: int = 4
     max_sentences: int = 4
-    support_threshold: float = 0.44
-    relevance_threshold: float = 0.39
+    support_threshold: float = 0.43
+    relevance_threshold: float = 0.41
     extract_sentences: int = 3
 
 
@@ -138,11 +139,16 @@ class Answerer:
         )
 
     def rank_evidence(self, question: str, passages: Sequence[ScoredPassage]) -> list[RelevantSentence]:
-        """Every sentence of the passages, most relevant to the question first."""
+        """The sentences of the passages that could answer the question, most relevant first.
+
+        A question asking for a number, a time or a person only counts sentences holding one.
+        """
         collection = self.retriever.collection
         frequencies, total = collection.term_statistics(content_terms(question))
         idf = inverse_document_frequencies(frequencies, max(total, 1))
-        return rank_sentences(question, passages, embedder=collection.embedder, idf=idf)
+        ranked = rank_sentences(question, passages, embedder=collection.embedder, idf=idf)
+        wanted = expected_answer_type(question)
+        return [r for r in ranked if can_answer(wanted, r.quote.text)]
 
     def _extract(self, ranked: Sequence[RelevantSentence]) -> _Stage:
         picked = pick_extract(

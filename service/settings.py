@@ -59,8 +59,8 @@ class Settings(BaseSettings):
     answer_mode: Literal["generate", "extractive"] = "generate"
     answer_k: int = Field(default=6, ge=1, le=50)
     prompt_passages: int = Field(default=4, ge=1, le=50)
-    support_threshold: float = Field(default=0.44, ge=0, le=1)
-    relevance_threshold: float = Field(default=0.39, ge=0, le=1)
+    support_threshold: float = Field(default=0.43, ge=0, le=1)
+    relevance_threshold: float = Field(default=0.41, ge=0, le=1)
     extract_sentences: int = Field(default=3, ge=1, le=10)
 
     def llm_settings(self, *, model: str | None = None) -> LLMSettings:

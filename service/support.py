@@ -33,7 +33,7 @@ class SupportScorer(Protocol):
 
 @dataclass(frozen=True)
 class SupportWeights:
-    """The heuristic's knobs, fitted on eval/datasets/support_dev.jsonl (86% accuracy there, threshold 0.44).
+    """The heuristic's knobs, fitted on eval/datasets/support_dev.jsonl (86% accuracy there, threshold 0.43).
 
     A negation check was tried and dropped: it rejected more faithful paraphrases ("denied", "no such
     feeling") than it caught contradictions.
