@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from eval.calibration import fit_relevance, fit_support, read_jsonl
 from eval.citations import load_questions, run_questions, summarise
 from eval.retrieval import evaluate_retrieval, load_beir
-from index import Collection, Retriever, get_embedder
+from index import Collection, DocumentLoadError, Retriever, get_embedder
 from service.settings import Settings, get_settings
 
+DATASETS = Path(__file__).resolve().parent / "datasets"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -34,6 +36,11 @@ def register(commands: Any) -> None:
     citations.add_argument("--extractive", action="store_true", help="quote the sources without a language model")
     citations.add_argument("--json", action="store_true", help="print the summary and settings as JSON")
     citations.set_defaults(handler=_citations)
+
+    calibrate = actions.add_parser("calibrate", help="fit the support and relevance thresholds on the dev sets")
+    calibrate.add_argument("--support-set", type=Path, default=DATASETS / "support_dev.jsonl")
+    calibrate.add_argument("--question-set", type=Path, default=DATASETS / "bundled_dev.jsonl")
+    calibrate.set_defaults(handler=_calibrate)
 
 
 def _existing_dir(text: str) -> Any:
@@ -129,4 +136,24 @@ def _citations(args: argparse.Namespace) -> int:
         return 0
     for name, value in summary.items():
         print(f"  {name:30} {value}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
+
+    settings = get_settings().model_copy(update={"answer_mode": "extractive"})
+    for path in (args.support_set, args.question_set):
+        if not path.is_file():
+            raise DocumentLoadError(f"{path}: no such file")
+    collection = open_collection(settings)
+    try:
+        index_demo_corpus_if_empty(collection, settings)
+        answerer = build_answerer(collection, settings)
+        support = fit_support(answerer.scorer, read_jsonl(args.support_set))
+        relevance = fit_relevance(answerer, read_jsonl(args.question_set))
+    finally:
+        collection.close()
+    for name, fitted, unit in (("SUPPORT", support, "pairs"), ("RELEVANCE", relevance, "questions")):
+        print(f"FOOTNOTE_{name}_THRESHOLD={fitted.value}  (accuracy {fitted.accuracy} on {fitted.examples} {unit})")
     return 0

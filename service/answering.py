@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from index import Retriever, ScoredPassage, content_terms
-from prompts.citations import format_markers, parse_draft
+from prompts.citations import DraftSentence, format_markers, parse_draft
 from prompts.rendering import render
 from service.answer_type import can_answer, expected_answer_type
 from service.answer_types import Answer, AnswerSentence, Citation, Timings, Turn, VerificationStats
@@ -129,7 +129,7 @@ class Answerer:
 
     def _verify(self, draft: str, passages: Sequence[ScoredPassage]) -> tuple[list[CheckedSentence], VerificationStats]:
         refusal = REFUSAL.lower().rstrip(".")
-        parsed = [s for s in parse_draft(draft) if refusal not in s.text.lower()]
+        parsed = _without_repeats([s for s in parse_draft(draft) if refusal not in s.text.lower()])
         # Links and images in model output are the exfiltration channel: such sentences are never shipped.
         safe = [s for s in parsed if not has_link_or_image(s.text)]
         checked, stats = verify_draft(safe, passages, scorer=self.scorer, threshold=self.settings.support_threshold)
@@ -176,6 +176,18 @@ class Answerer:
             ),
             verification=VerificationStats(),
         )
+
+
+def _without_repeats(sentences: list[DraftSentence]) -> list[DraftSentence]:
+    """Small models loop; a sentence said twice is said once."""
+    seen: set[str] = set()
+    unique = []
+    for sentence in sentences:
+        key = " ".join(sentence.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            unique.append(sentence)
+    return unique
 
 
 def _assemble(stage: _Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list[AnswerSentence], list[Citation]]:

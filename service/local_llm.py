@@ -50,6 +50,8 @@ def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
         "max_tokens": int(optional_params.get("max_tokens") or 256),
         "temperature": float(optional_params.get("temperature") or 0.0),
         "top_p": float(optional_params.get("top_p") or 1.0),
+        # SmolLM2-135M falls into loops at temperature 0; a mild penalty keeps it moving.
+        "repeat_penalty": 1.2,
     }
 
 

@@ -94,3 +94,13 @@ def test_a_bad_question_line_names_the_line(tmp_path: Path) -> None:
     )
     with pytest.raises(DocumentLoadError, match=r"set.jsonl:2: answerable: Field required"):
         load_questions(path)
+
+
+def test_best_threshold_by_hand() -> None:
+    from eval.calibration import best_threshold
+
+    fitted = best_threshold([0.1, 0.2, 0.6, 0.8, 0.3], [False, False, True, True, True])
+    assert fitted.value == pytest.approx(0.25) and fitted.accuracy == pytest.approx(1.0)
+    # Overlapping classes: 3 of 4 right at best; ties go to the higher cut.
+    fitted = best_threshold([0.1, 0.5, 0.4, 0.9], [False, False, True, True])
+    assert fitted.accuracy == pytest.approx(0.75) and fitted.value == pytest.approx(0.7)

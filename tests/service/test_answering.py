@@ -67,6 +67,15 @@ def test_a_faithful_draft_is_kept_with_exact_quotes(corpus: Collection) -> None:
     assert "Document [1]" in model.prompts[0][1]["content"]
 
 
+def test_a_repeated_sentence_is_kept_once(corpus: Collection) -> None:
+    answerer, _ = make_answerer(corpus, [])
+    n = marker_of(answerer, CANONICAL, "southern flank")
+    sentence = f"Russia is concerned about the security of its southern flank in Central Asia [{n}]."
+    answerer, _ = make_answerer(corpus, [f"{sentence} {sentence} {sentence}"])
+    answer = answerer.answer(CANONICAL)
+    assert answer.verification.draft_sentences == 1 and len(answer.sentences) == 1
+
+
 def test_a_wrong_marker_is_moved_to_the_passage_that_supports_the_sentence(corpus: Collection) -> None:
     answerer, _ = make_answerer(corpus, [])
     passages = answerer.retriever.search(CANONICAL, k=answerer.settings.k)
