@@ -4,6 +4,7 @@ only ever talks to litellm."""
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 import time
@@ -42,7 +43,10 @@ def _load_llama(path: str, threads: int) -> Any:
         from llama_cpp import Llama
     except ImportError as error:  # pragma: no cover - the runtime is a declared dependency
         raise LocalModelMissingError("llama-cpp-python is not installed") from error
-    return Llama(model_path=path, n_ctx=_CONTEXT_TOKENS, n_threads=threads, verbose=False, seed=0)
+    llama = Llama(model_path=path, n_ctx=_CONTEXT_TOKENS, n_threads=threads, verbose=False, seed=0)
+    # Free the model before the interpreter tears down llama_cpp's globals, or its finaliser fails noisily.
+    atexit.register(llama.close)
+    return llama
 
 
 def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
