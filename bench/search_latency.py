@@ -20,7 +20,7 @@ from index.chunking import CHUNKER_VERSION
 from index.embedding import Vectors
 from index.retrieval import RetrievalMode
 from index.store import DATABASE_NAME, DocumentStore, PreparedDocument
-from index.vector_index import configure_faiss_threads
+from index.vector_index import faiss_threads
 
 DIMENSION = 384
 PASSAGES_PER_DOCUMENT = 10
@@ -94,7 +94,6 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]
 def measure(size: int, queries: int, rng: np.random.Generator) -> dict[str, float]:
     import faiss
 
-    configure_faiss_threads(1)
     with tempfile.TemporaryDirectory() as directory:
         home = Path(directory)
         vocabulary = fill_store(home, size, rng)
@@ -115,7 +114,8 @@ def measure(size: int, queries: int, rng: np.random.Generator) -> dict[str, floa
         raw.add(collection.passage_vectors(collection.store.read_index_rows().rowids))
         query_vectors = unit_vectors(rng, queries)
         iterator_raw = iter(range(queries))
-        samples = time_calls(lambda: raw.search(query_vectors[next(iterator_raw)][None, :], 100), repeats=queries)
+        with faiss_threads(1):
+            samples = time_calls(lambda: raw.search(query_vectors[next(iterator_raw)][None, :], 100), repeats=queries)
         figures["raw_faiss_flat_p50_ms"] = round(percentile_ms(samples, 50), 2)
         figures["raw_faiss_flat_p95_ms"] = round(percentile_ms(samples, 95), 2)
         collection.close()

@@ -18,7 +18,7 @@ from index.embedding import Embedder, Vectors
 from index.errors import DocumentLoadError, StoreCorruptError, StoreMismatchError
 from index.lexical_index import Bm25Index, tokenize, top_n
 from index.store import DATABASE_NAME, DocumentStore, DocumentSummary, PreparedDocument, StoredPassage
-from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores, configure_faiss_threads
+from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,6 @@ class Collection:
         if not allow_settings_mismatch:
             # Searching vectors from one model with another model's query vector returns nonsense.
             self._check_settings()
-        configure_faiss_threads(1)
         self._dense: FaissVectorIndex | None = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of: dict[int, str] = {}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -31,11 +33,21 @@ class VectorIndex(Protocol):
     def search(self, query: Vectors, n: int) -> tuple[RowIds, Scores]: ...
 
 
-def configure_faiss_threads(threads: int = 1) -> None:
-    """Limit FAISS's OpenMP threads: with two cores, two threads made one query 3x slower than one."""
+@contextmanager
+def faiss_threads(threads: int = 1) -> Iterator[None]:
+    """Run FAISS on `threads` OpenMP threads, then restore the count.
+
+    One thread: with two cores, two threads made one query 3x slower. Restoring matters because FAISS and
+    PyTorch share libgomp's setting: left at 1, it halved the embedding model's throughput.
+    """
     import faiss
 
+    previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 class FaissVectorIndex:
@@ -87,7 +99,8 @@ class FaissVectorIndex:
             n = min(n, len(self._rowids))
             if n <= 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            scores, positions = self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), n)
+            with faiss_threads(1):
+                scores, positions = self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), n)
             found = positions[0] >= 0
             return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
 

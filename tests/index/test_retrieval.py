@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from index.retrieval import (
     relevance_feedback_terms,
     zscore_fusion,
 )
+from tests.fakes import FakeEmbedder
 
 
 def ranked(rowids: list[int], scores: list[float]) -> RankedList:
@@ -130,3 +132,15 @@ def test_feedback_finds_a_passage_that_shares_no_word_with_the_question(fake_col
     assert [r.passage.document_id for r in retriever.search("Termez drills", settings=plain)] == ["a"]
     found = [r.passage.document_id for r in retriever.search("Termez drills", settings=expanded)]
     assert found[:2] == ["a", "b"] and "c" not in found
+
+
+def test_opening_and_searching_leave_the_openmp_thread_count_alone(tmp_path: Path) -> None:
+    import faiss
+
+    # FAISS and PyTorch share libgomp's setting: left at 1, it halved the embedding model's throughput.
+    before = faiss.omp_get_max_threads()
+    collection = Collection(tmp_path / "s", embedder=FakeEmbedder())
+    collection.ingest(_corpus())
+    Retriever(collection).search("military drills")
+    assert faiss.omp_get_max_threads() == before
+    collection.close()
