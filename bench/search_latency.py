@@ -68,12 +68,12 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]
             "lexical_title_repeats": str(defaults.lexical_title_repeats),
         }
     )
+    # Draw every word at once: numpy's weighted choice re-reads all weights on each call.
+    drawn = rng.choice(VOCABULARY, size=(passages, WORDS_PER_PASSAGE), p=weights)
     batch: list[PreparedDocument] = []
     for number in range(passages // PASSAGES_PER_DOCUMENT):
-        bodies = [
-            " ".join(rng.choice(vocabulary, size=WORDS_PER_PASSAGE, p=weights)) + "."
-            for _ in range(PASSAGES_PER_DOCUMENT)
-        ]
+        rows = drawn[number * PASSAGES_PER_DOCUMENT : (number + 1) * PASSAGES_PER_DOCUMENT]
+        bodies = [" ".join(vocabulary[i] for i in row) + "." for row in rows]
         text = "\n\n".join(bodies)
         spans, offset = [], 0
         for ordinal, body in enumerate(bodies):
