@@ -61,8 +61,8 @@ def main() -> None:
             extractive.answer(question)
             extractive_totals.append(time.perf_counter() - started)
         drafts = kept = recited = dropped = 0
-        for question in questions:
-            answer = generative.answer(question.question, history=question.history)
+        for dev_question in questions:
+            answer = generative.answer(dev_question.question, history=dev_question.history)
             drafts += answer.verification.draft_sentences
             kept += answer.verification.kept
             recited += answer.verification.recited

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
+from service.answer_types import Turn
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
 from service.settings import Settings, get_settings
@@ -64,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=_positive_int, default=None, help="passages to retrieve (default: FOOTNOTE_ANSWER_K)")
     ask.add_argument("--model", default=None, help="any litellm model string (default: FOOTNOTE_MODEL)")
     ask.add_argument("--extractive", action="store_true", help="quote the sources without a language model")
+    ask.add_argument(
+        "--previous",
+        action="append",
+        default=[],
+        metavar="QUESTION",
+        help="an earlier question of the conversation (repeat for several, oldest first)",
+    )
     ask.add_argument("--json", action="store_true", help="print the answer object as JSON")
     ask.set_defaults(handler=_ask)
 
@@ -176,7 +184,9 @@ def _ask(args: argparse.Namespace) -> int:
     collection = open_collection(settings)
     try:
         _index_demo_corpus_if_empty(collection, settings)
-        answer = build_answerer(collection, settings, model=args.model).answer(args.question, k=args.k)
+        history = [Turn(role="user", content=previous) for previous in args.previous]
+        answerer = build_answerer(collection, settings, model=args.model)
+        answer = answerer.answer(args.question, history=history, k=args.k)
     finally:
         collection.close()
     if args.json:

@@ -88,6 +88,14 @@ def test_user_errors_exit_non_zero_with_a_message(
     assert message in err
 
 
+def test_ask_extractive_with_a_follow_up(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ask", "and China?", "--previous", CANONICAL, "--extractive", "--json")
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["standalone_question"] == "why is China expanding its role?"
+    assert answer["mode"] == "extractive" and answer["citations"]
+
+
 def test_usage_errors_exit_2(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["search", "question", "-k", "0"])
