@@ -72,7 +72,7 @@ class Answerer:
         ranked = self.rank_evidence(standalone, passages)
         if top_relevance(ranked) < self.settings.relevance_threshold:
             done = time.perf_counter()
-            return self._abstain(question, standalone, started, retrieved, retrieved, done)
+            return self._abstain(question, standalone, started=started, retrieved=retrieved, done=done)
         stats = VerificationStats()
         generation_ms = 0.0
         stage: _Stage | None = None
@@ -88,7 +88,9 @@ class Answerer:
             stage = self._extract(ranked)
         done = time.perf_counter()
         if not stage.sentences:
-            return self._abstain(question, standalone, started, retrieved, retrieved, done)
+            return self._abstain(
+                question, standalone, started=started, retrieved=retrieved, done=done, generation_ms=generation_ms
+            )
         timings = Timings(
             retrieval_ms=1000 * (retrieved - started),
             generation_ms=generation_ms,
@@ -157,7 +159,14 @@ class Answerer:
         return _Stage([(r.quote.text, (SupportedQuote(r.quote, 1.0),), "quoted") for r in picked], "extractive")
 
     def _abstain(
-        self, question: str, standalone: str, started: float, retrieved: float, generated: float, done: float
+        self,
+        question: str,
+        standalone: str,
+        *,
+        started: float,
+        retrieved: float,
+        done: float,
+        generation_ms: float = 0.0,
     ) -> Answer:
         return Answer(
             question=question,
@@ -170,8 +179,8 @@ class Answerer:
             model="none",
             timings=Timings(
                 retrieval_ms=1000 * (retrieved - started),
-                generation_ms=1000 * (generated - retrieved),
-                verification_ms=1000 * (done - generated),
+                generation_ms=generation_ms,
+                verification_ms=1000 * (done - retrieved) - generation_ms,
                 total_ms=1000 * (done - started),
             ),
             verification=VerificationStats(),

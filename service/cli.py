@@ -201,7 +201,7 @@ def _ask(args: argparse.Namespace) -> int:
         print(f"[{citation.marker}] {citation.title}{dated} ({where})")
         print(textwrap.indent(f"“{citation.quote}”", "    "))
     how = {
-        "generated": f"written by {answer.model}, every sentence verified",
+        "generated": f"written by {answer.model}; each sentence checked against its quote by a heuristic scorer",
         "extractive": "quoted from the sources",
         "abstained": "no answer in the articles",
     }[answer.mode]
