@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index import Collection
 from service.answer_types import Turn
 from service.answering import Answerer
 from service.extractive import top_relevance
@@ -60,8 +59,3 @@ def fit_relevance(answerer: Answerer, rows: Sequence[dict[str, object]]) -> Thre
         passages = answerer.retriever.search(question, k=answerer.settings.k)
         scores.append(top_relevance(answerer.rank_evidence(question, passages)))
     return best_threshold(scores, [bool(row["answerable"]) for row in rows])
-
-
-def collection_of(answerer: Answerer) -> Collection:
-    """The collection an answerer searches."""
-    return answerer.retriever.collection

@@ -122,11 +122,6 @@ class Bm25Index:
             self._tokens = [t for _, t in kept]
             self._built = None
 
-    def search(self, query: str, n: int) -> tuple[RowIds, Scores]:
-        """The `n` best-scoring row ids for the query, best first; passages sharing no word are left out."""
-        rowids, scores = self.score_all(query_terms(query))
-        return top_n(rowids, scores, n)
-
     def score_all(self, weighted_terms: Mapping[str, float]) -> tuple[RowIds, Scores]:
         """Every passage's BM25 score for a weighted query (each term's score times its weight)."""
         with self._lock:
