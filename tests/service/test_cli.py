@@ -101,6 +101,9 @@ def test_usage_errors_exit_2(home: Path, capsys: pytest.CaptureFixture[str]) -> 
         main(["search", "question", "-k", "0"])
     assert raised.value.code == 2
     assert "must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["search", "question", "-k", "abc"])
+    assert "expected a whole number, got 'abc'" in capsys.readouterr().err
 
 
 def test_console_script_in_a_real_process(tmp_path: Path) -> None:
