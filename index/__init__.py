@@ -12,7 +12,7 @@ from index.errors import (
     StoreMismatchError,
 )
 from index.lexical_index import content_terms, tokenize
-from index.loaders import SUPPORTED_SUFFIXES, expand_paths, load_path
+from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, slugify
 from index.retrieval import RetrievalSettings, Retriever
 from index.store import DocumentSummary
 
@@ -40,9 +40,12 @@ __all__ = [
     "StoreMismatchError",
     "chunk_document",
     "content_terms",
+    "canonical_text",
     "expand_paths",
     "get_embedder",
+    "load_bytes",
     "load_path",
+    "slugify",
     "split_sentences",
     "tokenize",
 ]

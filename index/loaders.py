@@ -31,17 +31,26 @@ _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 
 def load_path(path: Path) -> list[Document]:
     """Load every document in one file; a JSONL file may hold many, the other formats one."""
-    suffix = path.suffix.lower()
-    loader = _LOADERS.get(suffix)
-    if loader is None:
-        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        raise DocumentLoadError(f"{path}: unsupported file type {suffix or '(none)'!r}; supported: {supported}")
+    _loader_for(path)  # an unsupported type is named before the file is looked for
     if not path.is_file():
         raise DocumentLoadError(f"{path}: no such file")
-    data = path.read_bytes()
+    return load_bytes(path, path.read_bytes())
+
+
+def load_bytes(path: Path, data: bytes) -> list[Document]:
+    """Load the documents in a file's contents (an upload, say); `path` names the file and picks its format."""
+    loader = _loader_for(path)
     if not data.strip():
         raise DocumentLoadError(f"{path}: the file is empty")
     return loader(path, data)
+
+
+def _loader_for(path: Path) -> Callable[[Path, bytes], list[Document]]:
+    loader = _LOADERS.get(path.suffix.lower())
+    if loader is None:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise DocumentLoadError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; supported: {supported}")
+    return loader
 
 
 def expand_paths(patterns: Iterable[str]) -> list[Path]:
@@ -67,8 +76,13 @@ def expand_paths(patterns: Iterable[str]) -> list[Path]:
 
 def document_id_from_path(path: Path) -> str:
     """A stable id derived from the file name, for documents that do not name their own."""
-    stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode().lower()
-    slug = _SLUG_UNSAFE.sub("-", stem).strip("-")
+    return slugify(path.stem)
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII letters and digits joined by hyphens: a readable, URL-safe id."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    slug = _SLUG_UNSAFE.sub("-", ascii_text).strip("-")[:100].strip("-")
     return slug or "document"
 
 

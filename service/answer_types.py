@@ -71,6 +71,15 @@ class VerificationStats(BaseModel):
     dropped: int = 0
 
 
+class TokenUsage(BaseModel):
+    """Tokens the language model read and wrote for this answer (0 when no model was called)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
 class Answer(BaseModel):
     """A cited answer, or an abstention when the articles do not answer the question."""
 
@@ -86,3 +95,4 @@ class Answer(BaseModel):
     model: str
     timings: Timings
     verification: VerificationStats
+    usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +15,15 @@ from index import Retriever, ScoredPassage, content_terms
 from prompts.citations import DraftSentence, format_markers, parse_draft
 from prompts.rendering import render
 from service.answer_type import can_answer, expected_answer_type
-from service.answer_types import Answer, AnswerSentence, Citation, Timings, Turn, VerificationStats
+from service.answer_types import (
+    Answer,
+    AnswerSentence,
+    Citation,
+    Timings,
+    TokenUsage,
+    Turn,
+    VerificationStats,
+)
 from service.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
 from service.followup import standalone_question
 from service.llm import ChatModel, Message
@@ -42,6 +50,30 @@ class AnsweringSettings:
 
 
 @dataclass(frozen=True)
+class RetrievedPassages:
+    """The passages the answer will be drawn from, sent before any text."""
+
+    passages: Sequence[ScoredPassage]
+
+
+@dataclass(frozen=True)
+class DraftDelta:
+    """A piece of the model's draft as it is generated; unverified, replaced by the final answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The verified answer: what the draft became after verification, repair, fallback or abstention."""
+
+    answer: Answer
+
+
+AnswerEvent = RetrievedPassages | DraftDelta | FinalAnswer
+
+
+@dataclass(frozen=True)
 class _Stage:
     sentences: list[tuple[str, tuple[SupportedQuote, ...], Literal["generated", "quoted"]]]
     mode: Literal["generated", "extractive", "abstained"]
@@ -65,22 +97,47 @@ class Answerer:
 
     def answer(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """A cited answer, an extractive answer, or an abstention."""
+        for event in self.answer_events(question, history=history, k=k, stream=False):
+            if isinstance(event, FinalAnswer):
+                return event.answer
+        raise AssertionError("answer_events ended without a final answer")
+
+    def answer_events(
+        self, question: str, *, history: Sequence[Turn] = (), k: int | None = None, stream: bool = True
+    ) -> Iterator[AnswerEvent]:
+        """The answer as it happens: the retrieved passages, the model's unverified draft as text deltas (when
+        `stream`), then the verified final answer, which replaces the draft."""
         started = time.perf_counter()
         standalone = standalone_question(question, history)
         passages = self.retriever.search(standalone, k=k or self.settings.k)
         retrieved = time.perf_counter()
+        yield RetrievedPassages(passages)
         ranked = self.rank_evidence(standalone, passages)
         if top_relevance(ranked) < self.settings.relevance_threshold:
             done = time.perf_counter()
-            return self._abstain(question, standalone, started=started, retrieved=retrieved, done=done)
+            yield FinalAnswer(self._abstain(question, standalone, started=started, retrieved=retrieved, done=done))
+            return
         stats = VerificationStats()
+        usage = TokenUsage()
         generation_ms = 0.0
         stage: _Stage | None = None
         if self.settings.mode == "generate" and self.chat_model is not None:
             generation_started = time.perf_counter()
-            reply = self.chat_model.complete(self.prompt(question, history, passages))
+            messages = self.prompt(question, history, passages)
+            if stream:
+                deltas: list[str] = []
+                for delta in self.chat_model.stream(messages):
+                    deltas.append(delta)
+                    yield DraftDelta(delta)
+                draft = "".join(deltas)
+                # Streamed replies carry no usage; local and OpenAI-style streams send one token per chunk.
+                usage = TokenUsage(completion_tokens=len(deltas))
+            else:
+                reply = self.chat_model.complete(messages)
+                draft = reply.text
+                usage = TokenUsage(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
             generation_ms = 1000 * (time.perf_counter() - generation_started)
-            checked, stats = self._verify(reply.text, passages)
+            checked, stats = self._verify(draft, passages)
             kept = [c for c in checked if c.outcome != "dropped"]
             if kept:
                 stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
@@ -88,9 +145,11 @@ class Answerer:
             stage = self._extract(ranked)
         done = time.perf_counter()
         if not stage.sentences:
-            return self._abstain(
+            abstained = self._abstain(
                 question, standalone, started=started, retrieved=retrieved, done=done, generation_ms=generation_ms
             )
+            yield FinalAnswer(abstained.model_copy(update={"verification": stats, "usage": usage}))
+            return
         timings = Timings(
             retrieval_ms=1000 * (retrieved - started),
             generation_ms=generation_ms,
@@ -99,18 +158,25 @@ class Answerer:
         )
         text, sentences, citations = _assemble(stage, passages)
         model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
-        return Answer(
-            question=question,
-            standalone_question=standalone,
-            text=text,
-            sentences=sentences,
-            citations=citations,
-            abstained=False,
-            mode=stage.mode,
-            model=model,
-            timings=timings,
-            verification=stats,
+        yield FinalAnswer(
+            Answer(
+                question=question,
+                standalone_question=standalone,
+                text=text,
+                sentences=sentences,
+                citations=citations,
+                abstained=False,
+                mode=stage.mode,
+                model=model,
+                timings=timings,
+                verification=stats,
+                usage=usage,
+            )
         )
+
+    def with_chat_model(self, chat_model: ChatModel | None) -> Answerer:
+        """The same pipeline answering with another model (for a per-request model override)."""
+        return Answerer(retriever=self.retriever, scorer=self.scorer, chat_model=chat_model, settings=self.settings)
 
     def prompt(self, question: str, history: Sequence[Turn], passages: Sequence[ScoredPassage]) -> list[Message]:
         """The chat messages for the model: rules in the system message, numbered passages in the user's."""

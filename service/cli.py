@@ -10,12 +10,14 @@ from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_settings import SettingsError
 
 from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
 from service.answer_types import Turn
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
+from service.serve import add_serve_command
 from service.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -37,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except FootnoteError as error:
         print(f"footnote: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (ValidationError, SettingsError) as error:
+        print(f"footnote: error: invalid FOOTNOTE_* setting: {_first_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("footnote: interrupted", file=sys.stderr)
@@ -95,9 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild = index_commands.add_parser("rebuild", help="re-chunk and re-embed every stored document")
     rebuild.set_defaults(handler=_index_rebuild)
 
+    add_serve_command(commands)
+
     for plugin in entry_points(group=COMMAND_PLUGINS):
         plugin.load()(commands)
     return parser
+
+
+def _first_line(error: Exception) -> str:
+    if isinstance(error, ValidationError) and error.errors():
+        first = error.errors()[0]
+        return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
+    return str(error).splitlines()[0]
 
 
 def print_json(value: Any) -> None:

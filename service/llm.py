@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from service.errors import LLMError, LLMTimeoutError
-from service.local_llm import LOCAL_PROVIDER, register_local_provider
+from service.local_llm import LOCAL_PROVIDER, preload_local_model, register_local_provider
 
 Message = dict[str, str]
 
@@ -91,6 +91,12 @@ class LiteLLMChatModel:
                     yield delta
         except Exception as error:
             raise _translate(litellm, error) from error
+
+    def preload(self) -> None:
+        """Load an embedded model's weights now (a hosted model has nothing to load)."""
+        self._litellm()
+        if self.settings.model.startswith(f"{LOCAL_PROVIDER}/"):
+            preload_local_model(threads=self.settings.local_threads)
 
     def _litellm(self) -> Any:
         litellm = import_litellm()

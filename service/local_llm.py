@@ -49,6 +49,11 @@ def _load_llama(path: str, threads: int) -> Any:
     return llama
 
 
+def preload_local_model(*, threads: int = 2) -> None:
+    """Load the embedded model's weights now rather than on the first question."""
+    _load_llama(str(smollm2_path()), threads)
+
+
 def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
     return {
         "max_tokens": int(optional_params.get("max_tokens") or 256),

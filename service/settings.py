@@ -63,6 +63,27 @@ class Settings(BaseSettings):
     relevance_threshold: float = Field(default=0.41, ge=0, le=1)
     extract_sentences: int = Field(default=3, ge=1, le=10)
 
+    # --- HTTP API (see the README's "Keys and origins" and "Limits") ---
+    host: str = Field(default="127.0.0.1", description="Address `footnote serve` binds to.")
+    port: int = Field(default=8000, ge=1, le=65535)
+    admin_key: SecretStr | None = Field(default=None, description="Secret key required for every write.")
+    site_keys: dict[str, list[str]] = Field(
+        default_factory=dict, description="Public widget keys, each with the origins allowed to use it (JSON)."
+    )
+    allowed_models: list[str] = Field(
+        default_factory=list, description="Models a request may ask for besides the configured one."
+    )
+    max_question_chars: int = Field(default=1000, ge=10, le=4000)
+    max_history_turns: int = Field(default=20, ge=0, le=100)
+    max_body_bytes: int = Field(default=1_000_000, ge=1000)
+    max_upload_bytes: int = Field(default=20_000_000, ge=1000)
+    max_tokens_cap: int = Field(default=1024, ge=16, le=32768, description="Ceiling on a request's max_tokens.")
+    rate_limit_per_minute: int = Field(default=60, ge=1, description="Requests per minute per key.")
+    rate_limit_per_address: int = Field(default=120, ge=1, description="Requests per minute per client address.")
+    max_concurrent_generations: int = Field(default=2, ge=1, le=64)
+    max_queued_generations: int = Field(default=8, ge=0, le=1000)
+    queue_timeout_s: float = Field(default=30.0, gt=0, le=600)
+
     def llm_settings(self, *, model: str | None = None) -> LLMSettings:
         """How to reach the language model; `model` overrides the configured one."""
         return LLMSettings(

@@ -1,0 +1,81 @@
+"""Request and response models of Footnote's own HTTP routes; requests are closed (`extra="forbid"`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.answer_types import Turn
+from service.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
+
+# Document ids appear in URLs and file names: keep them to a safe, readable alphabet.
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+
+
+class AskIn(BaseModel):
+    """A question, with the earlier turns of the conversation for follow-ups."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=4000, description="Checked against the configured maximum.")
+    history: list[Turn] = Field(default_factory=list, max_length=100)
+    k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve (default: configured).")
+    model: str | None = Field(default=None, max_length=200, description="Another allowed model for this answer.")
+    stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
+
+
+class SearchOut(BaseModel):
+    """The passages retrieved for a query, best first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    query: str
+    passages: list[PassageOut]
+
+
+class DocumentIn(BaseModel):
+    """A document sent as JSON; without an id, one is made from the title."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, pattern=DOCUMENT_ID_PATTERN)
+    title: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1)
+    date: str | None = Field(default=None, max_length=100)
+    source: str | None = Field(default=None, max_length=2000)
+
+
+class IngestOut(BaseModel):
+    """What adding documents did, one entry per document (a JSONL upload may hold many)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    documents: list[IngestResultOut]
+
+
+class DocumentPage(BaseModel):
+    """One page of the stored documents, ordered by id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[DocumentSummaryOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class HealthOut(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    """Models and index are loaded and the service can answer."""
+
+    status: Literal["ready"]
+    documents: int
+    passages: int
+    model: str
+    answer_mode: str

@@ -1,0 +1,121 @@
+"""Rate limits per key and per client address, and a bounded number of concurrent generations."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+# Buckets idle this long are forgotten, so a flood of distinct addresses cannot grow memory without bound.
+_IDLE_BUCKET_S = 600.0
+_SWEEP_EVERY = 1024
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """A token bucket per name: `per_minute` requests a minute, in bursts of up to `per_minute`."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = float(per_minute)
+        self.refill_per_s = per_minute / 60.0
+        self._clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        self._lock = threading.Lock()
+        self._calls = 0
+
+    def acquire(self, name: str) -> float | None:
+        """Take one request from `name`'s bucket; None when allowed, else the seconds until it would be."""
+        now = self._clock()
+        with self._lock:
+            self._calls += 1
+            if self._calls % _SWEEP_EVERY == 0:
+                self._sweep(now)
+            bucket = self._buckets.get(name)
+            if bucket is None:
+                bucket = self._buckets[name] = _Bucket(self.capacity, now)
+            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.refill_per_s)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return None
+            return (1.0 - bucket.tokens) / self.refill_per_s
+
+    def _sweep(self, now: float) -> None:
+        idle = [name for name, bucket in self._buckets.items() if now - bucket.updated > _IDLE_BUCKET_S]
+        for name in idle:
+            del self._buckets[name]
+
+
+def retry_after_header(seconds: float) -> dict[str, str]:
+    """The Retry-After header for a wait, in whole seconds (at least 1)."""
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+class GenerationsBusy(Exception):
+    """Every generation slot is taken and the queue is full, or the wait for a slot ran out."""
+
+
+class GenerationSlots:
+    """At most `concurrent` generations at once and at most `queued` waiting; the rest are turned away.
+
+    Turning requests away at once (503) beats letting them pile up: on two cores a queued generation waits
+    seconds per request ahead of it, and its client has long given up by then.
+    """
+
+    def __init__(self, *, concurrent: int, queued: int, timeout_s: float) -> None:
+        self._slots = threading.BoundedSemaphore(concurrent)
+        self._queued = queued
+        self._timeout_s = timeout_s
+        self._waiting = 0
+        self._lock = threading.Lock()
+        self.capacity = concurrent
+        self._running = 0
+
+    @property
+    def running(self) -> int:
+        """Generations holding a slot now."""
+        return self._running
+
+    def acquire(self) -> None:
+        """Take a slot, waiting in the bounded queue; raises GenerationsBusy when there is no room."""
+        if self._slots.acquire(blocking=False):
+            self._took()
+            return
+        with self._lock:
+            if self._waiting >= self._queued:
+                raise GenerationsBusy("every generation slot is busy and the queue is full")
+            self._waiting += 1
+        try:
+            if not self._slots.acquire(timeout=self._timeout_s):
+                raise GenerationsBusy(f"no generation slot came free within {self._timeout_s:g} s")
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        self._took()
+
+    def release(self) -> None:
+        """Give a slot back."""
+        with self._lock:
+            self._running -= 1
+        self._slots.release()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold a slot for the duration of a block."""
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
+
+    def _took(self) -> None:
+        with self._lock:
+            self._running += 1

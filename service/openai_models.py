@@ -1,0 +1,95 @@
+"""The OpenAI chat-completions shapes Footnote accepts and returns, so OpenAI clients work unchanged.
+
+Requests are closed like every other, but they name the optional fields OpenAI clients commonly send, so
+those clients are not refused for sending a `temperature` or a `user`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.answer_types import Citation
+
+
+class ContentPart(BaseModel):
+    """One part of a multi-part message; only text parts carry a question."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ChatMessageIn(BaseModel):
+    """A message of the conversation; Footnote answers the last user message, earlier ones are its history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+
+    def text(self) -> str:
+        """The message's text, text parts joined."""
+        if isinstance(self.content, list):
+            return "\n".join(part.text for part in self.content if part.type == "text" and part.text)
+        return self.content or ""
+
+
+class ChatCompletionIn(BaseModel):
+    """A chat-completions request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(max_length=200, description="`footnote` or the configured model; others must be allowed.")
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
+    stream: bool = False
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: Literal[1] | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    seed: int | None = None
+    user: str | None = Field(default=None, max_length=200)
+    stream_options: dict[str, Any] | None = None
+
+
+class ChatMessageOut(BaseModel):
+    """The assistant's reply: the cited answer with a sources list, and the citations as data."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+    citations: list[Citation] = Field(description="Footnote's extra field: each marker's exact quote.")
+    abstained: bool = Field(description="Footnote's extra field: the articles do not answer the question.")
+
+
+class ChoiceOut(BaseModel):
+    """The one choice Footnote returns."""
+
+    index: int = 0
+    message: ChatMessageOut
+    finish_reason: Literal["stop"] = "stop"
+
+
+class UsageOut(BaseModel):
+    """Tokens used, OpenAI style."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletionOut(BaseModel):
+    """A chat completion."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChoiceOut]
+    usage: UsageOut
