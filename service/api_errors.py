@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -55,6 +56,7 @@ class ErrorOut(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorOut, "description": description}
     for status, description in {
+        400: "The body could not be parsed.",
         401: "No key, or an invalid key.",
         403: "The key may not do this, or not from this origin.",
         404: "No such document.",
@@ -114,7 +116,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
         code = _CODE_OF_STATUS.get(error.status_code, "http_error")
-        return error_response(error.status_code, code, str(error.detail), headers=error.headers)
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names only the methods of the first route on the path; list those of every route.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
+        return error_response(error.status_code, code, str(error.detail), headers=headers)
 
     async def on_unexpected_error(request: Request, error: Exception) -> JSONResponse:
         logger.exception("unexpected error on %s", request.url.path)
@@ -125,6 +131,14 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected_error)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 def describe_validation_errors(errors: Any) -> str:

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.answer_types import Turn
 from service.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
 
+# Requires one non-blank character, so a blank question is refused by the schema itself.
+NOT_BLANK = r"\S"
 # Document ids appear in URLs and file names: keep them to a safe, readable alphabet.
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 
@@ -18,7 +20,9 @@ class AskIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=4000, description="Checked against the configured maximum.")
+    question: str = Field(
+        min_length=1, max_length=4000, pattern=NOT_BLANK, description="At most FOOTNOTE_MAX_QUESTION_CHARS characters."
+    )
     history: list[Turn] = Field(default_factory=list, max_length=100)
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve (default: configured).")
     model: str | None = Field(default=None, max_length=200, description="Another allowed model for this answer.")
@@ -40,8 +44,8 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(default=None, pattern=DOCUMENT_ID_PATTERN)
-    title: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
+    text: str = Field(min_length=1, pattern=NOT_BLANK)
     date: str | None = Field(default=None, max_length=100)
     source: str | None = Field(default=None, max_length=2000)
 

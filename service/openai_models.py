@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from service.answer_types import Citation
 
@@ -19,7 +20,7 @@ class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     type: str
-    text: str | None = None
+    text: str | None = Field(default=None, max_length=4000)
 
 
 class ChatMessageIn(BaseModel):
@@ -28,7 +29,7 @@ class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
+    content: str | list[ContentPart] | None = Field(default=None, max_length=4000)
     name: str | None = None
 
     def text(self) -> str:
@@ -37,6 +38,35 @@ class ChatMessageIn(BaseModel):
             return "\n".join(part.text for part in self.content if part.type == "text" and part.text)
         return self.content or ""
 
+    def asks(self) -> bool:
+        """A user message with some text: something to answer."""
+        return self.role == "user" and bool(self.text().strip())
+
+
+# The schema says what the validator below checks: some user message has text to answer.
+_HAS_QUESTION: JsonDict = {
+    "contains": {
+        "type": "object",
+        "required": ["role", "content"],
+        "properties": {
+            "role": {"const": "user"},
+            "content": {
+                "anyOf": [
+                    {"type": "string", "pattern": r"\S"},
+                    {
+                        "type": "array",
+                        "contains": {
+                            "type": "object",
+                            "required": ["type", "text"],
+                            "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": r"\S"}},
+                        },
+                    },
+                ]
+            },
+        },
+    }
+}
+
 
 class ChatCompletionIn(BaseModel):
     """A chat-completions request."""
@@ -44,7 +74,7 @@ class ChatCompletionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(max_length=200, description="`footnote` or the configured model; others must be allowed.")
-    messages: list[ChatMessageIn] = Field(min_length=1, max_length=200)
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra=_HAS_QUESTION)
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
@@ -57,6 +87,12 @@ class ChatCompletionIn(BaseModel):
     seed: int | None = None
     user: str | None = Field(default=None, max_length=200)
     stream_options: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _has_a_question(self) -> ChatCompletionIn:
+        if not any(message.asks() for message in self.messages):
+            raise ValueError("the conversation needs a user message with text to answer")
+        return self
 
 
 class ChatMessageOut(BaseModel):

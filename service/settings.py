@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         default_factory=list, description="Models a request may ask for besides the configured one."
     )
     max_question_chars: int = Field(default=1000, ge=10, le=4000)
-    max_history_turns: int = Field(default=20, ge=0, le=100)
+    max_history_turns: int = Field(default=20, ge=0, le=1000)
     max_body_bytes: int = Field(default=1_000_000, ge=1000)
     max_upload_bytes: int = Field(default=20_000_000, ge=1000)
     max_tokens_cap: int = Field(default=1024, ge=16, le=32768, description="Ceiling on a request's max_tokens.")

@@ -20,3 +20,15 @@ def sse_event(name: str | None, data: BaseModel | dict[str, Any] | str) -> str:
         payload = data
     prefix = f"event: {name}\n" if name else ""
     return f"{prefix}data: {payload}\n\n"
+
+
+def sse_schema(events: list[str] | None = None) -> dict[str, object]:
+    """The OpenAPI description of one event (OpenAPI 3.1 has a text/event-stream `schema` describe each)."""
+    event: dict[str, object] = {"type": "string"}
+    if events is not None:
+        event["enum"] = events
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {"event": event, "data": {"type": "string"}, "id": {"type": "string"}},
+    }

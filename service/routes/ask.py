@@ -14,11 +14,11 @@ from index import FootnoteError, Retriever
 from service.answer_types import Answer
 from service.answering import AnswerEvent, DraftDelta, FinalAnswer, RetrievedPassages
 from service.api_errors import ERROR_RESPONSES, ApiError, status_of
-from service.api_models import AskIn, SearchOut
+from service.api_models import NOT_BLANK, AskIn, SearchOut
 from service.routes.asking import answer_events, answer_once, answerer_for, check_question
 from service.routes.deps import AnswererDep, CallerDep, StateDep
 from service.schemas import PassageOut
-from service.sse import SSE_HEADERS, sse_event
+from service.sse import SSE_HEADERS, sse_event, sse_schema
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["answers"])
 
 _STREAM_DOC = {
     "description": "The answer; with `stream: true`, Server-Sent Events: `passages`, `delta`..., `answer`, `done`.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": sse_schema(["passages", "delta", "answer", "done", "error"])}},
 }
 
 
@@ -45,7 +45,7 @@ def ask(body: AskIn, caller: CallerDep, state: StateDep, answerer: AnswererDep) 
 
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES)
 def search(
-    q: Annotated[str, Query(min_length=1, max_length=4000, description="What to search for.")],
+    q: Annotated[str, Query(min_length=1, max_length=4000, pattern=NOT_BLANK, description="What to search for.")],
     caller: CallerDep,
     state: StateDep,
     answerer: AnswererDep,

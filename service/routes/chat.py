@@ -1,6 +1,6 @@
 """POST /v1/chat/completions: Footnote behind the OpenAI chat-completions interface, plain or streamed.
 
-The last user message is the question and the earlier user and assistant messages its history. System
+The last user message with text is the question and the user and assistant messages before it its history. System
 messages are ignored: the grounding rules are Footnote's own and a client cannot relax them. Streams carry
 the verified answer only: an OpenAI client has no way to take back a draft sentence that failed verification.
 """
@@ -18,24 +18,23 @@ from fastapi.responses import StreamingResponse
 
 from service.answer_types import Answer, Turn
 from service.answering import Answerer
-from service.api_errors import ERROR_RESPONSES, ApiError
+from service.api_errors import ERROR_RESPONSES
 from service.app_state import AppState
 from service.llm import LiteLLMChatModel
 from service.openai_models import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
 from service.routes.asking import answer_once, answerer_for, check_question
 from service.routes.deps import AnswererDep, CallerDep, StateDep
-from service.sse import SSE_HEADERS, sse_event
+from service.sse import SSE_HEADERS, sse_event, sse_schema
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 # The model name OpenAI clients may use for "whatever this Footnote is configured with".
 FOOTNOTE_MODEL_ALIAS = "footnote"
-_TURN_CHARS = 4000
 _WORDS = re.compile(r"\S+\s*")
 
 _STREAM_DOC = {
     "description": "A chat completion; with `stream: true`, `chat.completion.chunk` events and `data: [DONE]`.",
-    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    "content": {"text/event-stream": {"schema": sse_schema()}},
 }
 
 
@@ -44,14 +43,13 @@ def chat_completions(
     body: ChatCompletionIn, caller: CallerDep, state: StateDep, answerer: AnswererDep
 ) -> ChatCompletionOut | StreamingResponse:
     """Answer the last user message from the articles, OpenAI style, with citations."""
-    if body.messages[-1].role != "user":
-        raise ApiError(422, "invalid_request", "the last message must be the user's question")
+    asked = max(n for n, message in enumerate(body.messages) if message.asks())
     history = [
-        Turn(role=message.role, content=message.text()[:_TURN_CHARS])
-        for message in body.messages[:-1]
+        Turn(role=message.role, content=message.text())
+        for message in body.messages[:asked]
         if message.role in ("user", "assistant") and message.text().strip()
     ]
-    question = check_question(body.messages[-1].text(), history, state)
+    question = check_question(body.messages[asked].text(), history, state)
     model = None if body.model == FOOTNOTE_MODEL_ALIAS else body.model
     chosen = _with_max_tokens(
         answerer_for(answerer, model, state), body.max_completion_tokens or body.max_tokens, state

@@ -106,12 +106,12 @@ def _from_json(body: bytes) -> Document:
 
 
 async def _from_upload(request: Request) -> list[Document]:
-    form = await request.form(max_files=1, max_fields=10)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ApiError(422, "invalid_request", "the form needs a `file` field holding the document")
-    name = pathlib.PurePath(upload.filename or "upload.txt").name
-    data = await upload.read()
+    async with request.form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(422, "invalid_request", "the form needs a `file` field holding the document")
+        name = pathlib.PurePath(upload.filename or "upload.txt").name
+        data = await upload.read()
     try:
         return load_bytes(pathlib.Path(name), data)
     except DocumentLoadError:
