@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from index import FootnoteError
 from service.api_errors import install_error_handlers
 from service.app_state import AppState, Resources, ResourcesFactory
 from service.auth import allowed_origins
@@ -32,18 +34,39 @@ def load_resources(settings: Settings) -> Resources:
     return Resources(collection=collection, answerer=answerer)
 
 
-def create_app(settings: Settings | None = None, *, resources_factory: ResourcesFactory = load_resources) -> FastAPI:
-    """A Footnote app; `resources_factory` lets tests serve fakes through the very same routes."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    resources_factory: ResourcesFactory = load_resources,
+    load_in_background: bool = False,
+) -> FastAPI:
+    """A Footnote app; `resources_factory` lets tests serve fakes through the very same routes.
+
+    With `load_in_background` (as `footnote serve` runs it) the server answers at once: /healthz is live while
+    the models load and /readyz says 503 until they are. Otherwise start-up waits for them.
+    """
     settings = settings or get_settings()
     state = AppState(settings=settings)
 
+    async def load() -> None:
+        try:
+            state.resources = await run_in_threadpool(resources_factory, settings)
+        except FootnoteError as error:
+            state.load_error = error
+            logger.error("not ready: %s", error)
+            return
+        logger.info("ready: %d documents", state.resources.collection.count_documents())
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.resources = await run_in_threadpool(resources_factory, settings)
-        logger.info("ready: %d documents", state.resources.collection.count_documents())
+        loading = asyncio.create_task(load())
+        if not load_in_background:
+            await loading
         try:
             yield
         finally:
+            if not loading.done():
+                await loading  # a thread cannot be cancelled; let it finish, then close what it opened
             resources, state.resources = state.resources, None
             if resources is not None:
                 resources.collection.close()

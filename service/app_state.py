@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from index import Collection
+from index import Collection, FootnoteError
 from service.answering import Answerer
 from service.limits import GenerationSlots, RateLimiter
 from service.metrics import Metrics
@@ -30,6 +30,8 @@ class AppState:
     settings: Settings
     metrics: Metrics = field(default_factory=Metrics)
     resources: Resources | None = None
+    # Why loading failed (a corrupt or mismatched store, say): the service stays up, unready, and says so.
+    load_error: FootnoteError | None = None
     key_limiter: RateLimiter = field(init=False)
     address_limiter: RateLimiter = field(init=False)
     slots: GenerationSlots = field(init=False)

@@ -36,7 +36,9 @@ def serve_command(args: argparse.Namespace) -> int:
             "change documents; set FOOTNOTE_ADMIN_KEY and FOOTNOTE_SITE_KEYS for a public service",
             host,
         )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=args.log_level, access_log=False)
+    uvicorn.run(
+        create_app(settings, load_in_background=True), host=host, port=port, log_level=args.log_level, access_log=False
+    )
     return 0
 
 

@@ -27,8 +27,15 @@ StateDep = Annotated[AppState, Depends(get_state)]
 def get_resources(state: StateDep) -> Resources:
     """The loaded collection and pipeline; 503 while the service is still loading."""
     if state.resources is None:
-        raise ApiError(503, "loading", "Footnote is still loading its models and index", headers={"Retry-After": "5"})
+        raise not_ready(state)
     return state.resources
+
+
+def not_ready(state: AppState) -> ApiError:
+    """The 503 for a service that is still loading, or that could not load (a corrupt store, say)."""
+    if state.load_error is not None:
+        return ApiError(503, state.load_error.code, f"Footnote could not load: {state.load_error}")
+    return ApiError(503, "loading", "Footnote is still loading its models and index", headers={"Retry-After": "5"})
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api_errors import ApiError
 from service.api_models import HealthOut, ReadyOut
-from service.routes.deps import StateDep
+from service.routes.deps import StateDep, not_ready
 
 router = APIRouter(tags=["health"])
 
@@ -21,7 +20,7 @@ def healthz() -> HealthOut:
 def readyz(state: StateDep) -> ReadyOut:
     """Models and index are loaded: 200 once the service can answer, 503 before."""
     if state.resources is None:
-        raise ApiError(503, "loading", "Footnote is still loading its models and index", headers={"Retry-After": "5"})
+        raise not_ready(state)
     collection = state.resources.collection
     return ReadyOut(
         status="ready",
