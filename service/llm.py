@@ -110,7 +110,8 @@ class LiteLLMChatModel:
             "max_tokens": self.settings.max_tokens,
             "temperature": self.settings.temperature,
             "timeout": self.settings.timeout_s,
-            "num_retries": self.settings.retries,
+            # Retrying the in-process model only repeats the same slow work; retries are for remote providers.
+            "num_retries": 0 if self.settings.model.startswith(f"{LOCAL_PROVIDER}/") else self.settings.retries,
         }
         if self.settings.api_base:
             arguments["api_base"] = self.settings.api_base

@@ -96,17 +96,19 @@ def _handler_class() -> type:
 
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
             model_response: ModelResponse = kwargs["model_response"]
-            options = _generation_options(kwargs.get("optional_params") or {})
             with self._lock:
-                result = self._llama().create_chat_completion(messages=messages, **options)
-            choice = result["choices"][0]
-            model_response.choices[0].message.content = choice["message"]["content"] or ""
-            model_response.choices[0].finish_reason = choice.get("finish_reason") or "stop"
-            usage = result.get("usage") or {}
+                llama = self._llama()
+                chunks = list(self._generate(llama, model, messages, kwargs))
+                # Streamed generation reports no usage; the context holds the prompt and one token per chunk.
+                completion_tokens = sum(1 for chunk in chunks if chunk["text"])
+                prompt_tokens = max(0, int(llama.n_tokens) - completion_tokens)
+            model_response.choices[0].message.content = "".join(chunk["text"] for chunk in chunks)
+            ran_out = bool(chunks) and chunks[-1]["finish_reason"] == "length"
+            model_response.choices[0].finish_reason = "length" if ran_out else "stop"
             model_response.usage = Usage(  # type: ignore[attr-defined]
-                prompt_tokens=usage.get("prompt_tokens", 0),
-                completion_tokens=usage.get("completion_tokens", 0),
-                total_tokens=usage.get("total_tokens", 0),
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                total_tokens=prompt_tokens + completion_tokens,
             )
             model_response.model = model
             model_response.created = int(time.time())
@@ -115,19 +117,35 @@ def _handler_class() -> type:
         def streaming(
             self, model: str, messages: list[Any], *args: Any, **kwargs: Any
         ) -> Iterator[GenericStreamingChunk]:
-            options = _generation_options(kwargs.get("optional_params") or {})
             with self._lock:
-                for part in self._llama().create_chat_completion(messages=messages, stream=True, **options):
-                    choice = part["choices"][0]
-                    finish = choice.get("finish_reason")
-                    yield GenericStreamingChunk(
-                        text=choice.get("delta", {}).get("content") or "",
-                        is_finished=finish is not None,
-                        finish_reason=finish or "",
-                        usage=None,
-                        index=0,
-                        tool_use=None,
+                yield from self._generate(self._llama(), model, messages, kwargs)
+
+        def _generate(
+            self, llama: Any, model: str, messages: list[Any], kwargs: dict[str, Any]
+        ) -> Iterator[GenericStreamingChunk]:
+            """Stream tokens, stopping at litellm's time-out: litellm cannot interrupt an in-process model."""
+            from litellm.exceptions import Timeout
+
+            timeout = kwargs.get("timeout")
+            deadline = time.monotonic() + float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
+            options = _generation_options(kwargs.get("optional_params") or {})
+            for part in llama.create_chat_completion(messages=messages, stream=True, **options):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise Timeout(
+                        message=f"the embedded model did not finish within {timeout} s",
+                        model=model,
+                        llm_provider=LOCAL_PROVIDER,
                     )
+                choice = part["choices"][0]
+                finish = choice.get("finish_reason")
+                yield GenericStreamingChunk(
+                    text=choice.get("delta", {}).get("content") or "",
+                    is_finished=finish is not None,
+                    finish_reason=finish or "",
+                    usage=None,
+                    index=0,
+                    tool_use=None,
+                )
 
         async def acompletion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
             import asyncio

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from service.errors import LLMError
+from service.errors import LLMError, LLMTimeoutError
 from service.llm import LiteLLMChatModel, LLMSettings, import_litellm
 from service.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider, smollm2_path
 
@@ -61,6 +63,18 @@ def test_embedded_model_through_litellm_completion_streaming_and_async() -> None
     assert asyncio.run(ask_async()).strip()
     chat = LiteLLMChatModel(LLMSettings(model=DEFAULT_LOCAL_MODEL, max_tokens=16))
     assert "".join(chat.stream(MESSAGES)).strip()
+    reply = chat.complete(MESSAGES)
+    assert reply.prompt_tokens > 10 and 0 < reply.completion_tokens <= 16
+
+
+@pytest.mark.slow
+def test_the_embedded_model_stops_at_its_time_out() -> None:
+    # 64 tokens take well over a millisecond: the deadline passes after the first token at the latest.
+    hurried = LiteLLMChatModel(LLMSettings(model=DEFAULT_LOCAL_MODEL, max_tokens=64, timeout_s=0.001, retries=0))
+    with pytest.raises(LLMTimeoutError, match="did not answer in time"):
+        hurried.complete(MESSAGES)
+    with pytest.raises(LLMTimeoutError):
+        "".join(hurried.stream(MESSAGES))
 
 
 @pytest.mark.slow
@@ -88,3 +102,53 @@ def test_ask_end_to_end_with_the_embedded_models(tmp_path: Path) -> None:
     assert json.loads(refused.stdout)["abstained"] is True
     readable = footnote("ask", "What is the population of Kabul?")
     assert readable.returncode == 0 and readable.stdout.startswith("The articles do not answer this question.")
+
+
+class FlakyOpenAIServer(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that fails its first call and answers the second."""
+
+    calls = 0
+
+    def do_POST(self) -> None:
+        type(self).calls += 1
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        if type(self).calls == 1:
+            self.send_response(503)
+            self.send_header("retry-after-ms", "10")  # the OpenAI client honours it: no seconds of back-off
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        body = json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "flaky",
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_failed_call_is_retried() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FlakyOpenAIServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        model = LiteLLMChatModel(LLMSettings(model="openai/flaky", api_base=base, api_key="k", retries=1, timeout_s=5))
+        assert model.complete(MESSAGES).text == "Paris."
+        assert FlakyOpenAIServer.calls == 2
+    finally:
+        server.shutdown()
+        server.server_close()
