@@ -171,6 +171,7 @@ class Collection:
         with self._lock:
             removed = np.asarray(self.store.delete_document(document_id), dtype=np.int64)
             self._remove_from_indexes(removed)
+        self._lexical.refresh()  # outside the lock: questions go on meanwhile
 
     def rebuild(self, *, on_progress: Callable[[int], object] | None = None) -> int:
         """Re-index every stored document with the current settings; returns the passage count.
@@ -236,6 +237,9 @@ class Collection:
             for item in prepared:
                 rowids = np.asarray(written[item.document.id], dtype=np.int64)
                 self._add_to_indexes(rowids, [item.document.id] * len(rowids), list(item.tokens), item.vectors)
+        # The lexical index is rebuilt outside the lock: questions go on meanwhile, finding the new passages
+        # by meaning at once and by keyword once the rebuilt index is swapped in, before ingest returns.
+        self._lexical.refresh()
         return [
             IngestResult(
                 item.document.id,
@@ -269,6 +273,7 @@ class Collection:
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of = {}
         self._add_to_indexes(rows.rowids, rows.document_ids, rows.tokens, rows.vectors)
+        self._lexical.refresh()
         stored = self.store.count_passages()
         indexed = self._dense.ntotal if self._dense is not None else 0
         if indexed != stored or len(self._lexical) != stored:

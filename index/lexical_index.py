@@ -91,7 +91,12 @@ def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
 
 
 class Bm25Index:
-    """BM25 (Lucene variant) with bm25s; the sparse index is rebuilt lazily after changes, on the next search."""
+    """BM25 (Lucene variant) with bm25s over an immutable sparse index, rebuilt by `refresh` after changes.
+
+    bm25s precomputes every passage's term scores, so a change means a rebuild: seconds at 1e5 passages. The
+    writer calls `refresh`, which builds outside the lock and swaps the new index in; searches meanwhile
+    use the previous index, minus the passages removed since, so they never wait for a rebuild.
+    """
 
     def __init__(self, *, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
@@ -99,7 +104,11 @@ class Bm25Index:
         self._rowids: list[int] = []
         self._tokens: list[list[str]] = []
         self._built: _BuiltIndex | None = None
+        self._version = 0
+        self._built_version = -1
+        self._removed_since_build: set[int] = set()
         self._lock = threading.RLock()
+        self._refresh_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._rowids)
@@ -109,10 +118,10 @@ class Bm25Index:
         with self._lock:
             self._rowids.extend(int(r) for r in rowids)
             self._tokens.extend(t.split() for t in tokens)
-            self._built = None
+            self._version += 1
 
     def remove(self, rowids: RowIds) -> None:
-        """Remove passages by row id."""
+        """Remove passages by row id; searches stop returning them at once."""
         gone = {int(r) for r in rowids}
         if not gone:
             return
@@ -120,15 +129,34 @@ class Bm25Index:
             kept = [(r, t) for r, t in zip(self._rowids, self._tokens, strict=True) if r not in gone]
             self._rowids = [r for r, _ in kept]
             self._tokens = [t for _, t in kept]
-            self._built = None
+            self._removed_since_build |= gone
+            self._version += 1
+
+    def refresh(self) -> None:
+        """Rebuild the sparse index from the current passages, outside the lock, and swap it in."""
+        with self._refresh_lock:
+            with self._lock:
+                if self._built_version == self._version:
+                    return
+                version, tokens, rowids = self._version, list(self._tokens), list(self._rowids)
+            built = _BuiltIndex(tokens, np.asarray(rowids, dtype=np.int64), k1=self.k1, b=self.b) if rowids else None
+            with self._lock:
+                self._built, self._built_version = built, version
+                # Passages removed while this index was being built are in it: keep hiding them.
+                self._removed_since_build = set(rowids) - set(self._rowids) if built is not None else set()
 
     def score_all(self, weighted_terms: Mapping[str, float]) -> tuple[RowIds, Scores]:
         """Every passage's BM25 score for a weighted query (each term's score times its weight)."""
         with self._lock:
-            built = self._build()
+            built = self._current()
+            removed = list(self._removed_since_build)
         if built is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return built.rowids, built.score(weighted_terms)
+        rowids, scores = built.rowids, built.score(weighted_terms)
+        if removed:
+            keep = ~np.isin(rowids, np.asarray(removed, dtype=np.int64))
+            rowids, scores = rowids[keep], scores[keep]
+        return rowids, scores
 
     def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:
         """The term counts of the given passages, for pseudo-relevance feedback."""
@@ -139,14 +167,17 @@ class Bm25Index:
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages contain each term (0 for a term the collection never uses)."""
         with self._lock:
-            built = self._build()
+            built = self._current()
         if built is None:
             return dict.fromkeys(terms, 0)
         return {term: built.document_frequency(term) for term in terms}
 
-    def _build(self) -> _BuiltIndex | None:
-        if self._built is None and self._rowids:
+    def _current(self) -> _BuiltIndex | None:
+        # Only an index never built is built here, under the lock; after that, `refresh` keeps it current.
+        if self._built is None and self._rowids and self._built_version == -1:
             self._built = _BuiltIndex(self._tokens, np.asarray(self._rowids, dtype=np.int64), k1=self.k1, b=self.b)
+            self._built_version = self._version
+            self._removed_since_build = set()
         return self._built
 
 

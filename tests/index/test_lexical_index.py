@@ -1,0 +1,74 @@
+"""The BM25 index: removals hide passages at once, rebuilds happen outside the lock and give fresh scores."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+from index import lexical_index
+from index.lexical_index import Bm25Index
+
+TEXTS = ["owl oslo curfew night", "heron lake nest spring", "owl forest night hunt", "zebra council nairobi"]
+
+
+def index_of(texts: list[str], start: int = 0) -> Bm25Index:
+    index = Bm25Index()
+    index.add(np.arange(start, start + len(texts), dtype=np.int64), texts)
+    index.refresh()
+    return index
+
+
+def scores_by_row(index: Bm25Index, terms: dict[str, float]) -> dict[int, float]:
+    rowids, scores = index.score_all(terms)
+    return {int(r): float(s) for r, s in zip(rowids, scores, strict=True) if s > 0}
+
+
+def test_a_removed_passage_is_never_returned_even_before_the_rebuild() -> None:
+    index = index_of(TEXTS)
+    assert set(scores_by_row(index, {"owl": 1.0})) == {0, 2}
+    index.remove(np.asarray([2], dtype=np.int64))
+    assert set(scores_by_row(index, {"owl": 1.0})) == {0}
+    index.refresh()
+    assert set(scores_by_row(index, {"owl": 1.0})) == {0}
+
+
+def test_refresh_gives_the_scores_of_an_index_built_from_scratch() -> None:
+    index = index_of(TEXTS)
+    index.add(np.asarray([10, 11], dtype=np.int64), ["owl owl barn", "lake heron grey"])
+    index.remove(np.asarray([1], dtype=np.int64))
+    index.refresh()
+    fresh = Bm25Index()
+    fresh.add(
+        np.asarray([0, 2, 3, 10, 11], dtype=np.int64), [TEXTS[0], TEXTS[2], TEXTS[3], "owl owl barn", "lake heron grey"]
+    )
+    for terms in ({"owl": 1.0}, {"heron": 1.0, "lake": 0.5}, {"night": 2.0}):
+        assert scores_by_row(index, terms) == pytest.approx(scores_by_row(fresh, terms))
+    assert index.document_frequencies(["owl", "heron", "absent"]) == {"owl": 3, "heron": 1, "absent": 0}
+
+
+def test_searches_do_not_wait_for_a_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = index_of(TEXTS)
+    building = threading.Event()
+    release = threading.Event()
+    original = lexical_index._BuiltIndex
+
+    class SlowBuild(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            building.set()
+            release.wait(timeout=10)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(lexical_index, "_BuiltIndex", SlowBuild)
+    index.add(np.asarray([20], dtype=np.int64), ["owl owl owl"])
+    rebuild = threading.Thread(target=index.refresh)
+    rebuild.start()
+    try:
+        assert building.wait(timeout=10)
+        assert set(scores_by_row(index, {"owl": 1.0})) == {0, 2}, "the previous index answers meanwhile"
+    finally:
+        release.set()
+        rebuild.join(timeout=10)
+    assert set(scores_by_row(index, {"owl": 1.0})) == {0, 2, 20}
