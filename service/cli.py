@@ -262,14 +262,7 @@ def _docs_show(args: argparse.Namespace) -> int:
         document = collection.get_document(args.id)
     finally:
         collection.close()
-    out = DocumentOut(
-        id=document.id,
-        title=document.title,
-        date=document.date,
-        source=document.source,
-        path=document.path,
-        text=document.text,
-    )
+    out = DocumentOut.from_document(document)
     if args.json:
         print_json(out)
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from index import DocumentSummary, IngestResult, ScoredPassage
+from index import Document, DocumentSummary, IngestResult, ScoredPassage
 
 
 class PassageOut(BaseModel):
@@ -78,6 +78,18 @@ class DocumentOut(BaseModel):
     source: str | None
     path: str | None
     text: str
+
+    @classmethod
+    def from_document(cls, document: Document) -> DocumentOut:
+        """Copy a stored document into the public shape."""
+        return cls(
+            id=document.id,
+            title=document.title,
+            date=document.date,
+            source=document.source,
+            path=document.path,
+            text=document.text,
+        )
 
 
 class IngestResultOut(BaseModel):

@@ -70,15 +70,7 @@ def list_documents(
 @router.get("/{document_id}", response_model=DocumentOut, responses=ERROR_RESPONSES)
 def get_document(document_id: DocumentId, manager: ManagerDep, collection: CollectionDep) -> DocumentOut:
     """A document with its canonical text, which every citation's offsets point into."""
-    document = collection.get_document(document_id)
-    return DocumentOut(
-        id=document.id,
-        title=document.title,
-        date=document.date,
-        source=document.source,
-        path=document.path,
-        text=document.text,
-    )
+    return DocumentOut.from_document(collection.get_document(document_id))
 
 
 @router.delete("/{document_id}", status_code=204, response_class=Response, responses=ERROR_RESPONSES)
