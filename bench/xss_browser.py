@@ -82,10 +82,8 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
             context.add_init_script(XSS_INIT_SCRIPT)
             page = context.new_page()
             page.on("request", lambda request: requests.append(request.url))
-            url = f"{running.host_origin}/article"
-            html = host_page(running.url, attributes='data-footnote-open="true"')
-            page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
-            page.goto(url)
+            running.hosts.pages["/article"] = host_page(running.url, attributes='data-footnote-open="true"')
+            page.goto(f"{running.host_origin}/article")
             page.locator(f"{WIDGET} .panel").wait_for()
             for index, payload in enumerate(chosen):
                 if time.monotonic() - started > time_limit_s:
@@ -101,7 +99,10 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
             page.route(
                 "**/v1/ask",
                 lambda route: route.fulfill(
-                    status=200, content_type="text/event-stream", body=hostile_answer_stream(chosen)
+                    status=200,
+                    content_type="text/event-stream",
+                    body=hostile_answer_stream(chosen),
+                    headers={"Access-Control-Allow-Origin": running.host_origin},
                 ),
             )
             ask(page, "all payloads at once")

@@ -148,13 +148,54 @@ class FakeLLM:
         self._server.server_close()
 
 
+class HostPages:
+    """Other sites' article pages on a loopback origin of their own: `pages[path]` is served as HTML.
+
+    A real server rather than an intercepted URL: Chromium only lets a page reach a loopback address (the
+    Footnote server) from a page that is itself on one (Local Network Access).
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        hosted = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page = hosted.pages.get(self.path.split("?")[0])
+                body = (page or "not found").encode()
+                self.send_response(200 if page is not None else 404)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostPages:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 @dataclass(frozen=True)
 class WidgetServer:
-    """A running `footnote serve`, the fake model behind it, and an origin of our own for host pages."""
+    """A running `footnote serve`, the fake model behind it, and another site's pages that embed the widget."""
 
     server: RunningServer
     llm: FakeLLM
-    host_origin: str
+    hosts: HostPages
+
+    @property
+    def host_origin(self) -> str:
+        return self.hosts.origin
 
     @property
     def url(self) -> str:
@@ -164,11 +205,10 @@ class WidgetServer:
 @contextmanager
 def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[WidgetServer]:
     """`footnote serve` answering with the fake model (the embedded one is allowed per request), an admin key,
-    and a site key for the server's own /demo and for host pages at http://localhost:PORT."""
+    and a site key for the server's own /demo and for the host pages' origin."""
     port = server_process.free_port()
     server_origin = f"http://127.0.0.1:{port}"
-    host_origin = f"http://localhost:{port}"
-    with FakeLLM() as llm:
+    with FakeLLM() as llm, HostPages() as hosts:
         env = {
             "FOOTNOTE_MODEL": "openai/fake-widget-model",
             "FOOTNOTE_LLM_BASE_URL": llm.url,
@@ -176,7 +216,10 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_LLM_RETRIES": "0",
             "FOOTNOTE_ALLOWED_MODELS": json.dumps(["footnote/smollm2-135m"]),
             "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
-            "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, host_origin]}),
+            "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, hosts.origin]}),
+            # The embedded model's one test: a short draft, and room for a machine busy with other work.
+            "FOOTNOTE_MAX_TOKENS": "64",
+            "FOOTNOTE_LLM_TIMEOUT_S": "300",
             # Many questions a minute from one address: the limits have their own tests.
             "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "100000",
             "FOOTNOTE_RATE_LIMIT_PER_ADDRESS": "100000",
@@ -184,7 +227,7 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
         }
         # footnote_server picks its own free port; the site key must name the origin before the server starts.
         with mock.patch.object(server_process, "free_port", return_value=port), footnote_server(home, env) as running:
-            yield WidgetServer(server=running, llm=llm, host_origin=host_origin)
+            yield WidgetServer(server=running, llm=llm, hosts=hosts)
 
 
 def host_page(server_url: str, *, body: str = "", style: str = "", attributes: str = "") -> str:

@@ -102,11 +102,19 @@ def demo(page: Page, running: WidgetServer, query: str = f"key={SITE_KEY}") -> N
 
 
 def serve_host_page(page: Page, running: WidgetServer, html: str, path: str = "/article") -> None:
-    """Open a page of another origin (http://localhost:PORT, loopback) that embeds the widget with the site key."""
-    url = running.host_origin + path
-    page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
-    page.goto(url)
+    """Open a page of another origin (another loopback port) that embeds the widget with the site key."""
+    running.hosts.pages[path] = html
+    page.goto(running.host_origin + path)
     page.locator(f"{WIDGET} .panel").wait_for(state="attached")
+
+
+def stream_on(page: Page, running: WidgetServer, body: str) -> None:
+    """Answer every question on a host page with this event stream instead of the server's."""
+    headers = {"Access-Control-Allow-Origin": running.host_origin}
+    page.route(
+        "**/v1/ask",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body, headers=headers),
+    )
 
 
 def open_panel(page: Page) -> None:
@@ -269,7 +277,7 @@ def test_one_full_exchange_with_the_keyboard_only(page: Page, running: WidgetSer
     assert focused(page) == "chip"
     page.keyboard.press("Enter")
     assert focused(page) == "popover"
-    expect(page.get_by_role("dialog").filter(has=page.locator(".popover-quote"))).to_be_visible()
+    expect(page.locator(f"{WIDGET} .popover[role=dialog]")).to_be_visible()
     page.keyboard.press("Tab")
     assert focused(page) == "popover-close"
     page.keyboard.press("Escape")  # closes the popover, back on its chip
@@ -403,10 +411,7 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
     assert "Heron watch" in (exchange.locator(".sources").text_content() or "")
 
     # Every payload in every field a document or a model controls, over one synthetic stream.
-    page.route(
-        "**/v1/ask",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=hostile_answer_stream(payloads)),
-    )
+    stream_on(page, running, hostile_answer_stream(payloads))
     synthetic = ask(page, "anything")
     chips = synthetic.locator(".chip")
     assert chips.count() == len(payloads)
@@ -442,12 +447,7 @@ def test_links_are_made_only_to_allowed_hosts(page: Page, running: WidgetServer,
         "citations": citations,
         "abstained": False,
     }
-    page.route(
-        "**/v1/ask",
-        lambda route: route.fulfill(
-            status=200, content_type="text/event-stream", body=sse("answer", answer) + sse("done", {})
-        ),
-    )
+    stream_on(page, running, sse("answer", answer) + sse("done", {}))
     html = host_page(running.url, attributes='data-footnote-link-hosts="news.example"')
     serve_host_page(page, running, html, path="/links")
     open_panel(page)
