@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.footnote-installed
 QUESTION ?= why is Russia expanding its role?
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: setup demo test lint typecheck unit bench clean browser
 
 setup: $(STAMP)
 
@@ -31,8 +31,13 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup browser
 	$(BIN)/pytest
+
+# The widget's browser tests drive Debian's Chromium through Playwright (which never downloads a browser of its
+# own). Installs it only when missing; needs root, as in CI.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 bench: setup
 	$(BIN)/python -m bench.ingest_throughput

@@ -17,7 +17,7 @@ from service.auth import allowed_origins
 from service.llm import LiteLLMChatModel
 from service.middleware import CorsMiddleware, RequestContextMiddleware
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.routes import ask, chat, documents, health
+from service.routes import ask, chat, documents, health, widget
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def create_app(
     )
     app.state.footnote = state
     install_error_handlers(app)
-    for module in (health, ask, chat, documents):
+    for module in (health, ask, chat, documents, widget):
         app.include_router(module.router)
     app.add_middleware(CorsMiddleware, origins=allowed_origins(settings))
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics, body_limit_for=_body_limit(settings))

@@ -1,0 +1,157 @@
+"""XSS and exfiltration payloads through the chat widget in a real browser: none may run, none may load anything.
+
+Every payload in tests/data/xss_payloads.jsonl is stored as a document (in its title and text) in a real
+`footnote serve`, and a fake model on loopback replies with it, so one question per payload carries it through
+both channels into the widget (the streamed draft, the verified answer, the citation popovers, the sources).
+A last pass renders every payload in every answer field at once. The page counts calls to `xssHit(id)`, which
+each payload makes if it ever runs, and the browser's network log must hold loopback requests only.
+
+    python -m bench.xss_browser [--limit N] [--time-limit-s S] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import string
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+from bench.common import commit, machine
+from tests.service.widget.browser_support import (
+    ADMIN_KEY,
+    XSS_INIT_SCRIPT,
+    host_page,
+    hostile_answer_stream,
+    is_loopback,
+    launch_chromium,
+    load_payloads,
+    widget_server,
+)
+
+WIDGET = "footnote-widget"
+
+
+def codeword(index: int) -> str:
+    """A made-up word per payload (letters only), so lexical search finds exactly its document."""
+    letters = string.ascii_lowercase
+    return "qz" + letters[index // 26 % 26] + letters[index % 26] + "vel"
+
+
+def ask(page: Page, question: str) -> None:
+    exchanges = page.locator(f"{WIDGET} .exchange")
+    before = exchanges.count()
+    field = page.locator(f"{WIDGET} .input")
+    field.fill(question)
+    field.press("Enter")
+    exchange = exchanges.nth(before)
+    exchange.locator(".answer-text, .error").first.wait_for(timeout=120_000)
+    chips = exchange.locator(".chip")
+    for index in range(chips.count()):
+        chips.nth(index).click()
+
+
+def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
+    payloads = load_payloads()
+    chosen = payloads[:limit] if limit else payloads
+    started = time.monotonic()
+    requests: list[str] = []
+    rendered: set[str] = set()
+    asked = 0
+    with tempfile.TemporaryDirectory() as temp, widget_server(Path(temp) / "home") as running:
+        documents = [
+            {
+                "_id": f"xss-{p.id}",
+                "title": f"Field note {codeword(i)} {p.payload}",
+                "text": f"Field note {codeword(i)} records this: {p.payload}",
+            }
+            for i, p in enumerate(chosen)
+        ]
+        upload = "\n".join(json.dumps(d) for d in documents).encode()
+        with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=300) as http:
+            stored = http.post("/v1/documents", files={"file": ("payloads.jsonl", upload, "application/x-ndjson")})
+            stored.raise_for_status()
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            context = browser.new_context()
+            context.add_init_script(XSS_INIT_SCRIPT)
+            page = context.new_page()
+            page.on("request", lambda request: requests.append(request.url))
+            running.hosts.pages["/article"] = host_page(running.url, attributes='data-footnote-open="true"')
+            page.goto(f"{running.host_origin}/article")
+            page.locator(f"{WIDGET} .panel").wait_for()
+            for index, payload in enumerate(chosen):
+                if time.monotonic() - started > time_limit_s:
+                    break
+                running.llm.reply = f"{payload.payload}\nField note {codeword(index)} records it [1]."
+                ask(page, f"What does field note {codeword(index)} record?")
+                asked += 1
+                shown = page.locator(f"{WIDGET} .log").text_content() or ""
+                if payload.payload in shown:
+                    rendered.add(payload.id)
+                page.locator(f"{WIDGET} .clear").click()
+            # Every payload in every field of one answer: titles, dates, sources, quotes, sentences, draft.
+            page.route(
+                "**/v1/ask",
+                lambda route: route.fulfill(
+                    status=200,
+                    content_type="text/event-stream",
+                    body=hostile_answer_stream(chosen),
+                    headers={"Access-Control-Allow-Origin": running.host_origin},
+                ),
+            )
+            ask(page, "all payloads at once")
+            page.wait_for_timeout(1000)
+            executed: list[str] = page.evaluate("window.__xss")
+            tags = set(
+                page.evaluate(
+                    "[...document.querySelector('footnote-widget').shadowRoot.querySelectorAll('*')]"
+                    ".map(e => e.tagName)"
+                )
+            )
+            browser.close()
+    outside = sorted({u for u in requests if not is_loopback(u)})
+    executed_ids = sorted(set(executed))
+    passed = not executed_ids and not outside and asked == len(chosen)
+    return {
+        "check": "xss in the browser widget",
+        "figure": f"{len(executed_ids)}/{len(chosen)} payloads executed, {len(outside)} outside requests",
+        "passed": passed,
+        "details": {
+            "payloads": len(chosen),
+            "asked_through_real_server": asked,
+            "payloads_rendered_as_text_via_real_server": len(rendered),
+            "executed": executed_ids,
+            "outside_requests": outside[:50],
+            "elements_in_widget": sorted(tags),
+            "vectors": sorted({p.vector for p in chosen}),
+            "seconds": round(time.monotonic() - started, 1),
+            "browser": "/usr/bin/chromium (Debian) via Playwright",
+            "commit": commit(),
+            "machine": machine(),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--limit", type=int, default=None, help="only the first N payloads")
+    parser.add_argument("--time-limit-s", type=float, default=600.0, help="stop asking after this long")
+    parser.add_argument("--json", type=Path, default=None, help="write the result object here")
+    args = parser.parse_args()
+    result = run(args.limit, args.time_limit_s)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(result["figure"])
+    print(json.dumps(result["details"], indent=2))
+    raise SystemExit(0 if result["passed"] else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""What the widget's browser tests and bench/xss_browser.py share: Debian's Chromium under Playwright, a fake
+OpenAI-compatible model on loopback, a real `footnote serve` with a site key, and the XSS payloads."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from unittest import mock
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, Playwright
+
+from tests import server_process
+from tests.server_process import RunningServer, footnote_server
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+PAYLOADS = PROJECT_ROOT / "tests" / "data" / "xss_payloads.jsonl"
+CHROMIUM = "/usr/bin/chromium"
+# No sandbox (root in CI), no GPU, and nothing that phones home: every request a test sees is the page's own.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--disable-sync",
+    "--no-first-run",
+]
+ADMIN_KEY = "widget-admin-key"
+SITE_KEY = "pk_widget_test"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
+CANONICAL = "why is Russia expanding its role?"
+GROUNDED_DRAFT = "Russia is concerned about the security of its southern flank in Central Asia [1]."
+# A payload that runs calls xssHit(id); every page the tests open defines it first and records the calls.
+XSS_INIT_SCRIPT = "window.__xss = []; window.xssHit = function (id) { window.__xss.push(String(id)); };"
+# The tags the widget builds; anything else in its shadow root came from data rendered as HTML.
+WIDGET_TAGS = {
+    "DIV", "P", "BUTTON", "SECTION", "H2", "FORM", "INPUT", "LABEL", "OL", "LI", "BLOCKQUOTE", "SPAN", "A",
+    "STYLE",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One hostile string and the kind of attack it stands for."""
+
+    id: str
+    payload: str
+    vector: str
+
+
+def load_payloads() -> list[Payload]:
+    """The XSS and exfiltration payloads, one JSON object per line."""
+    lines = PAYLOADS.read_text(encoding="utf-8").splitlines()
+    return [Payload(**json.loads(line)) for line in lines if line.strip()]
+
+
+def is_loopback(url: str) -> bool:
+    """Whether a request stays on this machine (data: and blob: URLs make no request at all)."""
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about"}:
+        return True
+    return (parts.hostname or "").lower() in LOOPBACK_HOSTS
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium; Playwright never downloads a browser of its own."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+class FakeLLM:
+    """An OpenAI-compatible chat endpoint on loopback that replies with `reply`, streamed in small pieces."""
+
+    def __init__(self, reply: str = GROUNDED_DRAFT) -> None:
+        self.reply = reply
+        self.requests: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+                fake.requests.append(body)
+                if body.get("stream"):
+                    self._stream(fake.reply)
+                else:
+                    self._send_json(fake.reply)
+
+            def _send_json(self, text: str) -> None:
+                payload = json.dumps(
+                    {
+                        "id": "fake",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": "fake",
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                        ],
+                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, text: str) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.end_headers()
+                pieces = [text[i : i + 24] for i in range(0, len(text), 24)] or [""]
+                for index, piece in enumerate(pieces):
+                    last = index == len(pieces) - 1
+                    chunk = {
+                        "id": "fake",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": "fake",
+                        "choices": [
+                            {"index": 0, "delta": {"content": piece}, "finish_reason": "stop" if last else None}
+                        ],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeLLM:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class HostPages:
+    """Other sites' article pages on a loopback origin of their own: `pages[path]` is served as HTML.
+
+    A real server rather than an intercepted URL: Chromium only lets a page reach a loopback address (the
+    Footnote server) from a page that is itself on one (Local Network Access).
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        hosted = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page = hosted.pages.get(self.path.split("?")[0])
+                body = (page or "not found").encode()
+                self.send_response(200 if page is not None else 404)
+                self.send_header("content-type", "text/html; charset=utf-8")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HostPages:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass(frozen=True)
+class WidgetServer:
+    """A running `footnote serve`, the fake model behind it, and another site's pages that embed the widget."""
+
+    server: RunningServer
+    llm: FakeLLM
+    hosts: HostPages
+
+    @property
+    def host_origin(self) -> str:
+        return self.hosts.origin
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+@contextmanager
+def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[WidgetServer]:
+    """`footnote serve` answering with the fake model (the embedded one is allowed per request), an admin key,
+    and a site key for the server's own /demo and for the host pages' origin."""
+    port = server_process.free_port()
+    server_origin = f"http://127.0.0.1:{port}"
+    with FakeLLM() as llm, HostPages() as hosts:
+        env = {
+            "FOOTNOTE_MODEL": "openai/fake-widget-model",
+            "FOOTNOTE_LLM_BASE_URL": llm.url,
+            "FOOTNOTE_LLM_API_KEY": "fake",
+            "FOOTNOTE_LLM_RETRIES": "0",
+            "FOOTNOTE_ALLOWED_MODELS": json.dumps(["footnote/smollm2-135m"]),
+            "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
+            "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, hosts.origin]}),
+            # The embedded model's one test: a short draft, and room for a machine busy with other work.
+            "FOOTNOTE_MAX_TOKENS": "64",
+            "FOOTNOTE_LLM_TIMEOUT_S": "300",
+            # Many questions a minute from one address: the limits have their own tests.
+            "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "100000",
+            "FOOTNOTE_RATE_LIMIT_PER_ADDRESS": "100000",
+            **(extra_env or {}),
+        }
+        # footnote_server picks its own free port; the site key must name the origin before the server starts.
+        with mock.patch.object(server_process, "free_port", return_value=port), footnote_server(home, env) as running:
+            yield WidgetServer(server=running, llm=llm, hosts=hosts)
+
+
+def host_page(server_url: str, *, body: str = "", style: str = "", attributes: str = "") -> str:
+    """A third-party article page that embeds the widget with the site key (no CSP, unlike /demo)."""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Host page</title><style>{style}</style></head><body>{body}"
+        f'<script src="{server_url}/widget.js" data-footnote-key="{SITE_KEY}" {attributes} async></script>'
+        "</body></html>"
+    )
+
+
+def sse(name: str, data: Any) -> str:
+    """One Server-Sent Event as the API frames it."""
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def hostile_answer_stream(payloads: list[Payload]) -> str:
+    """A whole /v1/ask stream whose every field a document or a model controls carries a payload."""
+    citations = [
+        {
+            "marker": index,
+            "document_id": f"doc-{p.id}",
+            "title": p.payload,
+            "date": p.payload,
+            "source": p.payload,
+            "passage_id": f"doc-{p.id}:0",
+            "quote": p.payload,
+            "start": 0,
+            "end": len(p.payload),
+            "support": 1.0,
+        }
+        for index, p in enumerate(payloads, 1)
+    ]
+    answer = {
+        "question": "q",
+        "standalone_question": "q",
+        "text": " ".join(f"{p.payload} [{i}]" for i, p in enumerate(payloads, 1)),
+        "sentences": [
+            {"text": p.payload, "markers": [i], "origin": "quoted", "verified": True} for i, p in enumerate(payloads, 1)
+        ],
+        "citations": citations,
+        "abstained": False,
+        "mode": "extractive",
+        "model": "extractive",
+    }
+    passages = [{"document_id": f"doc-{p.id}", "title": p.payload, "text": p.payload} for p in payloads]
+    deltas = "".join(sse("delta", {"text": p.payload + "\n"}) for p in payloads)
+    return sse("passages", {"passages": passages}) + deltas + sse("answer", answer) + sse("done", {})
