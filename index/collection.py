@@ -113,6 +113,11 @@ class Collection:
         with self._lock:
             return len(self._lexical)
 
+    def count_vectors(self) -> int:
+        """How many vectors the dense index holds (equal to `count_passages` in a healthy collection)."""
+        with self._lock:
+            return self._dense.ntotal if self._dense is not None else 0
+
     def dense_search(self, query_vector: Vectors, n: int) -> tuple[RowIds, Scores]:
         """The passages nearest the query vector."""
         with self._lock:
@@ -144,8 +149,8 @@ class Collection:
     def passage_vectors(self, rowids: RowIds) -> Vectors:
         """The vectors of the given passages, in order."""
         with self._lock:
-            if self._dense is None:
-                return np.zeros((0, 0), dtype=np.float32)
+            if self._dense is None:  # every passage deleted since the search found these
+                return np.zeros((len(rowids), 1), dtype=np.float32)
             return self._dense.vectors_for(rowids)
 
     def get_passages(self, rowids: Sequence[int]) -> dict[int, StoredPassage]:

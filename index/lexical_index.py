@@ -159,10 +159,14 @@ class Bm25Index:
         return rowids, scores
 
     def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:
-        """The term counts of the given passages, for pseudo-relevance feedback."""
+        """The term counts of the given passages, in order, for pseudo-relevance feedback.
+
+        A passage removed since it was found (its document deleted by a concurrent request) counts no terms:
+        the list always lines up with `rowids`, so callers can pair it with their scores.
+        """
         with self._lock:
             position = {rowid: index for index, rowid in enumerate(self._rowids)}
-            return [Counter(self._tokens[position[int(r)]]) for r in rowids if int(r) in position]
+            return [Counter(self._tokens[position[int(r)]]) if int(r) in position else Counter() for r in rowids]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages contain each term (0 for a term the collection never uses)."""
