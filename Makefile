@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.footnote-installed
 QUESTION ?= why is Russia expanding its role?
 
-.PHONY: setup demo test lint typecheck unit bench clean browser
+.PHONY: setup demo test lint typecheck unit bench reliability reliability-quick clean browser
 
 setup: $(STAMP)
 
@@ -43,6 +43,37 @@ bench: setup
 	$(BIN)/python -m bench.ingest_throughput
 	$(BIN)/python -m bench.search_latency
 	$(BIN)/python -m bench.ask_latency
+
+# Reliability (README "Reliability"): every check writes one JSON result under bench/out/reliability/, then
+# bench.reliability_report turns them into bench/RELIABILITY.md. A failing check does not stop the others; the
+# report exits non-zero when any check failed or left no result. QUICK=1 (or `make reliability-quick`) runs
+# smaller, faster versions of the hostile checks.
+RELIABILITY_OUT := bench/out/reliability
+RELIABILITY_CHECKS := crasher corruption concurrency injection hostile_requests flood schema_fuzz xss_browser load soak
+ifeq ($(QUICK),1)
+INJECTION_FLAGS := --model-cases 6 --time-budget 300
+FLOOD_FLAGS := --seconds 8
+SCHEMA_FUZZ_FLAGS := --examples 40 --time-budget 300
+REPORT_FLAGS := --quick
+endif
+
+reliability: setup
+	@mkdir -p $(RELIABILITY_OUT)
+	rm -f $(RELIABILITY_OUT)/*.json
+	-$(BIN)/python -m bench.crasher --json $(RELIABILITY_OUT)/crasher.json
+	-$(BIN)/python -m bench.corruption --json $(RELIABILITY_OUT)/corruption.json
+	-$(BIN)/python -m bench.concurrency --json $(RELIABILITY_OUT)/concurrency.json
+	-$(BIN)/python -m bench.injection --json $(RELIABILITY_OUT)/injection.json $(INJECTION_FLAGS)
+	-$(BIN)/python -m bench.hostile_requests --json $(RELIABILITY_OUT)/hostile_requests.json
+	-$(BIN)/python -m bench.flood --json $(RELIABILITY_OUT)/flood.json $(FLOOD_FLAGS)
+	-$(BIN)/python -m bench.schema_fuzz --json $(RELIABILITY_OUT)/schema_fuzz.json $(SCHEMA_FUZZ_FLAGS)
+	-$(BIN)/python -m bench.xss_browser --json $(RELIABILITY_OUT)/xss_browser.json
+	-$(BIN)/python -m bench.load --json $(RELIABILITY_OUT)/load.json
+	-$(BIN)/python -m bench.soak --json $(RELIABILITY_OUT)/soak.json
+	$(BIN)/python -m bench.reliability_report --expect "$(shell echo $(RELIABILITY_CHECKS) | tr ' ' ',')" $(REPORT_FLAGS)
+
+reliability-quick:
+	$(MAKE) reliability QUICK=1
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
