@@ -118,17 +118,22 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
     ids = [r.id for r in results]
     positions = list(range(len(results)))
-    recall = [r.citation_recall if r.citation_recall is not None else 0.0 for r in results]
-    colours = ["#9e9e9e" if r.abstained else ("#2e7d32" if r.answerable else "#c62828") for r in results]
-    left.bar(positions, recall, color=colours)
-    for position, result in zip(positions, results, strict=True):
-        if result.abstained:
-            label = "refused" if not result.answerable else "refused!"
-            left.text(position, 0.02, label, rotation=90, ha="center", va="bottom", fontsize=6)
+    # Refusals have no citations to judge: a short stub marks them, grey when right, orange when answerable.
+    heights = [0.03 if r.abstained else (r.citation_recall or 0.0) for r in results]
+    colours = [_colour(r) for r in results]
+    left.bar(positions, heights, color=colours)
+    facts = [(p, r.facts_found / r.facts_expected) for p, r in zip(positions, results, strict=True) if r.facts_expected]
+    if facts:
+        left.scatter([p for p, _ in facts], [f for _, f in facts], color="black", s=10, zorder=3, label="facts found")
+        left.legend(fontsize=7, loc="upper right")
     left.set_xticks(positions, ids, rotation=90, fontsize=6)
-    left.set_ylim(0, 1.05)
-    left.set_ylabel("share of sentences supported by their citations")
-    left.set_title("Per question (green: answerable, red: unanswerable but answered, grey: refused)", fontsize=9)
+    left.set_ylim(0, 1.18)
+    left.set_ylabel("sentences supported by their citations")
+    left.set_title(
+        "Per question: green answered (answerable), red answered (unanswerable), grey refused (right), "
+        "orange refused (answerable)",
+        fontsize=8,
+    )
     scores = [v["score"] for r in results for v in r.verdicts if v["score"] is not None]
     right.hist(scores, bins=20, range=(0, 1), color="#1565c0")
     threshold = config["judge"].get("threshold")
@@ -142,6 +147,12 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def _colour(result: QuestionResult) -> str:
+    if result.abstained:
+        return "#9e9e9e" if not result.answerable else "#ef6c00"
+    return "#2e7d32" if result.answerable else "#c62828"
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def test_the_baseline_file_is_valid_and_its_gate_subset_covers_every_category(qu
 
 def test_a_bad_question_line_names_the_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "set.jsonl"
-    lines = [
+    lines: list[dict[str, object]] = [
         {"id": "a", "question": "?", "answerable": True},
         {"id": "b", "question": "?"},
     ]

@@ -182,6 +182,7 @@ def test_gate_thresholds() -> None:
 def run_cli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, answers: dict[str, Asked], *extra: str
 ) -> tuple[int, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     dataset = tmp_path / "set.jsonl"
     dataset.write_text("\n".join(q.model_dump_json() for q in QUESTIONS) + "\n", encoding="utf-8")
     described = {"source": "fake", "model": "fake-llm", "answer_mode": "generate", "k": 3}
