@@ -20,9 +20,16 @@ from eval.metrics import (
     ratio,
 )
 from eval.questions import CATEGORIES, EvalQuestion
-from index import Collection, DocumentNotFoundError
+from index import Collection, DocumentNotFoundError, FootnoteError
 from service.answer_types import Answer
 from service.answering import Answerer, FinalAnswer, RetrievedPassages
+from service.errors import LLMError
+
+
+class QuestionFailedError(FootnoteError):
+    """One question could not be answered (the model timed out, the server was busy); the run goes on."""
+
+    code = "question_failed"
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,36 @@ class QuestionResult:
     latency_ms: float
     retrieved_documents: list[str]
     verdicts: list[dict[str, Any]] = field(repr=False)
-    answer: Answer = field(repr=False)
+    answer: Answer | None = field(repr=False)
+    error: str | None = None
+
+    @classmethod
+    def failed(cls, question: EvalQuestion, error: str) -> QuestionResult:
+        """A question whose answer failed: it counts in the completion rate and in no other figure."""
+        return cls(
+            id=question.id,
+            category=question.category,
+            answerable=question.answerable,
+            abstained=False,
+            decision_correct=False,
+            facts_found=0,
+            facts_expected=len(question.must_include),
+            citations=0,
+            citations_exact=0,
+            citations_in_gold=0,
+            sentences=0,
+            supported_sentences=0,
+            precise_citations=0,
+            judged_citations=0,
+            citation_recall=None,
+            citation_precision=None,
+            retrieval_recall=None,
+            latency_ms=0.0,
+            retrieved_documents=[],
+            verdicts=[],
+            answer=None,
+            error=error,
+        )
 
 
 def score_answer(
@@ -163,10 +199,15 @@ def run_questions(
     *,
     on_progress: Callable[[int], object] | None = None,
 ) -> list[QuestionResult]:
-    """Answer every question and score it."""
+    """Answer every question and score it; a question whose model or server fails is recorded as failed."""
     results = []
     for question in questions:
-        results.append(score_answer(question, source.ask(question), source=source, judge=judge))
+        try:
+            asked = source.ask(question)
+        except (LLMError, QuestionFailedError) as error:
+            results.append(QuestionResult.failed(question, str(error)))
+        else:
+            results.append(score_answer(question, asked, source=source, judge=judge))
         if on_progress is not None:
             on_progress(1)
     return results
@@ -183,7 +224,9 @@ def summarise(results: Sequence[QuestionResult]) -> dict[str, Any]:
     return summary
 
 
-def _figures(results: Sequence[QuestionResult]) -> dict[str, Any]:
+def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
+    # Failed questions count only in the completion rate: a timed-out answer has no citations to score.
+    results = [r for r in every if r.error is None]
     answerable = [r for r in results if r.answerable]
     answered = [r for r in results if not r.abstained]
     answered_answerable = [r for r in answerable if not r.abstained]
@@ -191,7 +234,9 @@ def _figures(results: Sequence[QuestionResult]) -> dict[str, Any]:
     latencies = [r.latency_ms for r in results]
     retrieval = [r.retrieval_recall for r in results if r.retrieval_recall is not None]
     return {
-        "questions": len(results),
+        "questions": len(every),
+        "failed": len(every) - len(results),
+        "completion_rate": _round(ratio(len(results), len(every))),
         "answerable": len(answerable),
         "answered": len(answered),
         "quote_fidelity": _round(ratio(sum(r.citations_exact for r in results), sum(r.citations for r in results))),

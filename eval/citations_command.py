@@ -264,4 +264,5 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
         print(f"  {label:58} {format_value(summary.get(key), unit)}")
     print(f"  {'unanswerable questions answered anyway':58} {summary['answered_unanswerable']}")
     print(f"  {'answerable questions refused':58} {summary['refused_answerable']}")
+    print(f"  {'questions that failed (model or server error)':58} {summary['failed']}")
     print(f"reports in {out}/ (results.jsonl, summary.json, report.md, plot.png)")

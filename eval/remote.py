@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eval.citations import Asked
+from eval.citations import Asked, QuestionFailedError
 from eval.questions import EvalQuestion
 from index import FootnoteError
 from service.answer_types import Answer
@@ -65,7 +65,7 @@ class RemoteSource:
                             f"{self.base_url} sent an answer this version cannot read: {error}"
                         ) from error
                 elif event == "error":
-                    raise RemoteError(f"{self.base_url}: {data.get('code')}: {data.get('detail')}")
+                    raise QuestionFailedError(f"{self.base_url}: {data.get('code')}: {data.get('detail')}")
         if answer is None:
             raise RemoteError(f"{self.base_url} ended the stream without an answer")
         return Asked(answer, retrieved, 1000 * (time.perf_counter() - started))
@@ -101,6 +101,10 @@ class RemoteSource:
         except urllib.error.HTTPError as error:
             if error.code == 404 and path.startswith("/v1/documents/"):
                 raise _NotFound from error
+            if error.code >= 500 and path == "/v1/ask":
+                # Busy or timed out: this question failed, the next one may not.
+                message = f"{method} {self.base_url}{path}: HTTP {error.code}: {_detail(error)}"
+                raise QuestionFailedError(message) from error
             raise RemoteError(f"{method} {self.base_url}{path}: HTTP {error.code}: {_detail(error)}") from error
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)

@@ -12,6 +12,7 @@ from index import DocumentLoadError
 
 # The figures the tables show, in order, with how to print them.
 METRICS: tuple[tuple[str, str, str], ...] = (
+    ("completion_rate", "questions answered without an error", "pct"),
     ("quote_fidelity", "quote fidelity (quotes verbatim at their offsets)", "pct"),
     ("citation_recall", "citation recall (sentences supported by their citations)", "pct"),
     ("citation_precision", "citation precision (citations that support or are needed)", "pct"),
@@ -46,7 +47,7 @@ def judge_note(judge: dict[str, Any]) -> str:
 def result_record(result: QuestionResult) -> dict[str, Any]:
     """One results.jsonl line: the scores, the judge's verdicts and the whole answer."""
     record = {k: v for k, v in result.__dict__.items() if k != "answer"}
-    record["answer"] = json.loads(result.answer.model_dump_json())
+    record["answer"] = json.loads(result.answer.model_dump_json()) if result.answer is not None else None
     return record
 
 
@@ -81,6 +82,7 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
     lines += [
         f"| unanswerable questions answered anyway | {summary['answered_unanswerable']} |",
         f"| answerable questions refused | {summary['refused_answerable']} |",
+        f"| questions that failed (model or server error) | {summary['failed']} |",
         "",
         "## By category",
         "",
@@ -119,7 +121,7 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     ids = [r.id for r in results]
     positions = list(range(len(results)))
     # Refusals have no citations to judge: a short stub marks them, grey when right, orange when answerable.
-    heights = [0.03 if r.abstained else (r.citation_recall or 0.0) for r in results]
+    heights = [0.03 if r.abstained or r.error else (r.citation_recall or 0.0) for r in results]
     colours = [_colour(r) for r in results]
     left.bar(positions, heights, color=colours)
     facts = [(p, r.facts_found / r.facts_expected) for p, r in zip(positions, results, strict=True) if r.facts_expected]
@@ -131,7 +133,7 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     left.set_ylabel("sentences supported by their citations")
     left.set_title(
         "Per question: green answered (answerable), red answered (unanswerable), grey refused (right), "
-        "orange refused (answerable)",
+        "orange refused (answerable), black failed",
         fontsize=8,
     )
     scores = [v["score"] for r in results for v in r.verdicts if v["score"] is not None]
@@ -150,6 +152,8 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
 
 
 def _colour(result: QuestionResult) -> str:
+    if result.error is not None:
+        return "black"
     if result.abstained:
         return "#9e9e9e" if not result.answerable else "#ef6c00"
     return "#2e7d32" if result.answerable else "#c62828"

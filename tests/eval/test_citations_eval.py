@@ -18,6 +18,7 @@ from eval.judges import LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.questions import EvalQuestion
 from service.answer_types import Answer, AnswerSentence, Citation, Timings, VerificationStats
 from service.cli import main
+from service.errors import LLMTimeoutError
 from tests.fakes import FakeChatModel
 
 TEXTS = {"a": "Russia held drills in Tajikistan. Lavrov spoke in Doha.", "b": "China watched closely."}
@@ -137,6 +138,23 @@ def test_scores_by_hand() -> None:
     assert summary["retrieval_recall_at_k"] == 1.0
     assert (summary["latency_p50_ms"], summary["latency_p95_ms"]) == (100.0, 300.0)
     assert set(summary["by_category"]) == {"single_fact", "unanswerable"}
+
+
+class TimingOutSource(FakeSource):
+    def ask(self, question: EvalQuestion) -> Asked:
+        if question.id == "q3":
+            raise LLMTimeoutError("the language model did not answer in time")
+        return super().ask(question)
+
+
+def test_a_failed_question_is_recorded_and_the_run_goes_on() -> None:
+    results = run_questions(QUESTIONS, TimingOutSource(hand_made_answers()), judge())
+    assert results[2].error == "the language model did not answer in time" and results[2].answer is None
+    summary = summarise(results)
+    # 2 of 3 questions completed; the other figures are over those two (q1's 2 citations are exact).
+    assert summary["completion_rate"] == pytest.approx(2 / 3, abs=1e-4) and summary["failed"] == 1
+    assert summary["quote_fidelity"] == 1.0 and summary["citation_recall"] == 1.0
+    assert check(summary, {"completion_rate": 1.0})[0].metric == "completion_rate"
 
 
 def test_a_marker_without_a_citation_leaves_the_sentence_uncited() -> None:
