@@ -62,7 +62,12 @@ bench: setup
 # smaller, faster versions of the hostile checks.
 RELIABILITY_OUT := bench/out/reliability
 RELIABILITY_CHECKS := crasher corruption concurrency injection hostile_requests flood schema_fuzz xss_browser load soak
+# The issue's load test: 60 s per route, mode and client count (1, 10, 50), then a 10-minute memory soak.
+LOAD_FLAGS := --seconds 60
+SOAK_FLAGS := --seconds 600
 ifeq ($(QUICK),1)
+LOAD_FLAGS := --seconds 10
+SOAK_FLAGS := --seconds 120
 INJECTION_FLAGS := --model-cases 6 --time-budget 300
 FLOOD_FLAGS := --seconds 8
 SCHEMA_FUZZ_FLAGS := --examples 40 --time-budget 300
@@ -80,8 +85,8 @@ reliability: setup
 	-$(BIN)/python -m bench.flood --json $(RELIABILITY_OUT)/flood.json $(FLOOD_FLAGS)
 	-$(BIN)/python -m bench.schema_fuzz --json $(RELIABILITY_OUT)/schema_fuzz.json $(SCHEMA_FUZZ_FLAGS)
 	-$(BIN)/python -m bench.xss_browser --json $(RELIABILITY_OUT)/xss_browser.json
-	-$(BIN)/python -m bench.load --json $(RELIABILITY_OUT)/load.json
-	-$(BIN)/python -m bench.soak --json $(RELIABILITY_OUT)/soak.json
+	-$(BIN)/python -m bench.load --json $(RELIABILITY_OUT)/load.json $(LOAD_FLAGS)
+	-$(BIN)/python -m bench.soak --json $(RELIABILITY_OUT)/soak.json $(SOAK_FLAGS)
 	$(BIN)/python -m bench.reliability_report --expect "$(shell echo $(RELIABILITY_CHECKS) | tr ' ' ',')" $(REPORT_FLAGS)
 
 reliability-quick:
