@@ -87,7 +87,7 @@
     ".panel { display: flex; flex-direction: column; background: #fff; border: 1px solid #d0d0d7;",
     "  border-radius: 14px; overflow: hidden; box-shadow: 0 10px 40px rgba(0,0,0,.25); }",
     ".floating .panel { position: absolute; bottom: 60px; right: 0; width: min(400px, calc(100vw - 32px));",
-    "  height: min(620px, calc(100vh - 100px)); }",
+    "  height: min(720px, calc(100vh - 100px)); }",
     ".floating.left .panel { right: auto; left: 0; }",
     ".inline .panel { position: relative; width: 100%; height: 520px; box-shadow: none; }",
     ".panel-head { display: flex; align-items: center; gap: 8px; padding: 10px 12px;",
@@ -641,7 +641,8 @@
         renderAnswer(exchange.bubble, turn.answer);
         announcer.textContent = (turn.answer.abstained ? ABSTAINED_NOTE + " " : "Answer: ") + plainText(turn.answer);
         save();
-        log.scrollTop = log.scrollHeight;
+        // Show the question with the start of its answer, not the end of a long answer.
+        log.scrollTop = Math.max(0, exchange.wrapper.offsetTop - log.offsetTop - 8);
       } else if (name === "error") {
         var status = data && typeof data.status === "number" ? data.status : 500;
         fail(errorMessage(status, data, null));

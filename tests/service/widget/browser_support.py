@@ -7,7 +7,7 @@ import http.server
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,15 +218,18 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
             "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, hosts.origin]}),
             # The embedded model's one test: a short draft, and room for a machine busy with other work.
-            "FOOTNOTE_MAX_TOKENS": "64",
+            "FOOTNOTE_MAX_TOKENS": "32",
             "FOOTNOTE_LLM_TIMEOUT_S": "300",
             # Many questions a minute from one address: the limits have their own tests.
             "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "100000",
             "FOOTNOTE_RATE_LIMIT_PER_ADDRESS": "100000",
             **(extra_env or {}),
         }
-        # footnote_server picks its own free port; the site key must name the origin before the server starts.
-        with mock.patch.object(server_process, "free_port", return_value=port), footnote_server(home, env) as running:
+        with ExitStack() as stack:
+            # footnote_server picks its own free port, but the site key must name the origin before the server
+            # starts: hand it ours, only while it starts (another server started later must get its own).
+            with mock.patch.object(server_process, "free_port", return_value=port):
+                running = stack.enter_context(footnote_server(home, env))
             yield WidgetServer(server=running, llm=llm, hosts=hosts)
 
 

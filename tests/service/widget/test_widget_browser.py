@@ -1,7 +1,8 @@
 """The chat widget in a real browser (Debian's Chromium under Playwright) against a real `footnote serve`.
 
-One server and one browser serve the whole module. The server answers with a fake OpenAI-compatible model on
-loopback (fast, deterministic, and able to reply with hostile text); one test uses the real embedded model.
+One browser and two servers serve the whole module: most tests ask a server on the extractive path (fast and
+deterministic); the streamed drafts, hostile model replies and the real embedded model go to a server that
+generates, with a fake OpenAI-compatible model on loopback as its default.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from tests.service.api_support import sse_events
 from tests.service.widget.browser_support import (
     ADMIN_KEY,
     CANONICAL,
-    GROUNDED_DRAFT,
     PROJECT_ROOT,
     SITE_KEY,
     WIDGET_TAGS,
@@ -68,7 +68,16 @@ DRAFT_RECORDER = """() => {
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetServer]:
-    with widget_server(tmp_path_factory.mktemp("widget") / "home") as server:
+    """Quotes only: no language model, so answers are quick and the same every time."""
+    home = tmp_path_factory.mktemp("widget") / "home"
+    with widget_server(home, extra_env={"FOOTNOTE_ANSWER_MODE": "extractive"}) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def generating(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WidgetServer]:
+    """Drafts from the fake model (stream, then verification); the embedded model is allowed per request."""
+    with widget_server(tmp_path_factory.mktemp("widget-generate") / "home") as server:
         yield server
 
 
@@ -86,8 +95,7 @@ def requests_seen() -> list[str]:
 
 
 @pytest.fixture
-def page(browser: Browser, running: WidgetServer, requests_seen: list[str]) -> Iterator[Page]:
-    running.llm.reply = GROUNDED_DRAFT
+def page(browser: Browser, requests_seen: list[str]) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     context.add_init_script(XSS_INIT_SCRIPT)
     opened = context.new_page()
@@ -150,6 +158,15 @@ def stored_documents(running: WidgetServer) -> dict[str, dict[str, Any]]:
         return {item["title"]: client.get(f"/v1/documents/{item['id']}").json() for item in items}
 
 
+# Opens every citation in turn, as a click would, and reads what each popover shows.
+CLICK_EVERY_CHIP = """exchange => [...exchange.querySelectorAll('.chip')].map((chip) => {
+  chip.click();
+  const box = exchange.querySelector('.popover');
+  return [box.querySelector('.popover-quote').textContent, box.querySelector('.popover-date').textContent,
+          box.querySelector('.popover-title').textContent];
+})"""
+
+
 def final_answer(body: str) -> dict[str, Any]:
     answer: dict[str, Any] = json.loads(next(data for name, data in sse_events(body) if name == "answer"))
     return answer
@@ -198,11 +215,8 @@ def test_ask_on_the_demo_page_streams_an_answer_whose_quotes_are_verbatim(
 
     with page.expect_response("**/v1/ask") as response_info:
         exchange = ask(page, CANONICAL)
-    body = response_info.value.text()
-    assert "event: delta" in body  # the draft streamed before the verified answer
-    answer = final_answer(body)
+    answer = final_answer(response_info.value.text())
     assert not answer["abstained"] and answer["citations"]
-    assert exchange.locator(".draft").count() == 0  # the verified answer replaced the draft
 
     chips = exchange.locator(".chip")
     markers = sorted({c["marker"] for c in answer["citations"]})
@@ -243,7 +257,6 @@ def test_follow_up_sends_history_and_the_conversation_survives_reload_until_clea
         {"role": "user", "content": CANONICAL},
         {"role": "assistant", "content": first_text},
     ]
-    assert any(CANONICAL in m["content"] for m in running.llm.requests[-1]["messages"])
 
     page.reload()
     page.locator(f"{WIDGET} .panel").wait_for(state="attached")
@@ -378,10 +391,13 @@ def test_phone_width_start_open_and_inline_mode(browser: Browser, running: Widge
 
 
 def test_hostile_documents_and_model_replies_never_run_or_load_anything(
-    page: Page, running: WidgetServer, requests_seen: list[str]
+    page: Page, generating: WidgetServer, requests_seen: list[str]
 ) -> None:
     payloads = load_payloads()
     assert len(payloads) >= 50
+    # A stored document with script and image payloads in its title and text (bench.xss_browser stores each
+    # of the payloads as a document; here every one of them goes through every field of the synthetic pass).
+    in_document = [p for p in payloads if p.vector in {"script-tag", "img-onerror", "svg-onload", "iframe-srcdoc"}]
     hostile = {
         "id": "heron-watch-xss",
         "title": "Heron watch <script>xssHit('title')</script><img src=x onerror=\"xssHit('title-img')\">",
@@ -389,21 +405,25 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
         "text": "\n\n".join(
             ["Heron watch: the wardens counted 214 nests at Lake Vesi <script>xssHit('doc')</script> this spring."]
             + ["Heron watch: the wardens counted the nests again <img src=x onerror=\"xssHit('doc-img')\">."]
-            + [f"Heron watch note {p.id}: {p.payload}" for p in payloads]
+            + [f"Heron watch note {p.id}: {p.payload}" for p in in_document]
         ),
     }
-    with httpx.Client(base_url=running.url, headers=ADMIN, timeout=120) as client:
+    with httpx.Client(base_url=generating.url, headers=ADMIN, timeout=120) as client:
         assert client.post("/v1/documents", json=hostile).status_code == 201
     # The model's draft carries every payload; the widget shows drafts while they stream.
-    running.llm.reply = "\n".join(p.payload for p in payloads) + "\nThe wardens counted 214 nests [1]."
+    # Joined by spaces, they make few draft sentences: verification's cost grows with the sentence count.
+    generating.llm.reply = " ".join(p.payload for p in payloads) + "\nThe wardens counted 214 nests [1]."
     probe = '<p class="question chip" id="probe">page text</p>'
-    serve_host_page(page, running, host_page(running.url, body=probe), path="/xss")
+    serve_host_page(page, generating, host_page(generating.url, body=probe), path="/xss")
     page.evaluate(DRAFT_RECORDER)
     open_panel(page)
 
-    exchange = ask(page, "How many heron nests did the wardens count at Lake Vesi?")
+    with page.expect_response("**/v1/ask", timeout=120_000) as response_info:
+        exchange = ask(page, "How many heron nests did the wardens count at Lake Vesi?", timeout_ms=120_000)
+    assert "event: delta" in response_info.value.text()
     draft_seen: str = page.evaluate("window.__draftSeen")
-    assert all(p.payload in draft_seen for p in payloads)  # every payload was shown, as text
+    assert all(p.payload in draft_seen for p in payloads)  # every payload was shown while it streamed, as text
+    assert exchange.locator(".draft").count() == 0  # and the verified answer replaced the draft
     chips = exchange.locator(".chip")
     assert chips.count() >= 1
     for index in range(chips.count()):
@@ -411,25 +431,20 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
     assert "Heron watch" in (exchange.locator(".sources").text_content() or "")
 
     # Every payload in every field a document or a model controls, over one synthetic stream.
-    stream_on(page, running, hostile_answer_stream(payloads))
+    stream_on(page, generating, hostile_answer_stream(payloads))
     synthetic = ask(page, "anything")
-    chips = synthetic.locator(".chip")
-    assert chips.count() == len(payloads)
-    for index, payload in enumerate(payloads):
-        chips.nth(index).click()
-        assert synthetic.locator(".popover-quote").text_content() == payload.payload
-        assert synthetic.locator(".popover-date").text_content() == payload.payload
+    assert synthetic.locator(".chip").count() == len(payloads)
+    shown = synthetic.evaluate(CLICK_EVERY_CHIP)
+    assert shown == [[p.payload, p.payload, "[" + str(i) + "] " + p.payload] for i, p in enumerate(payloads, 1)]
     assert synthetic.locator(".sources li").all_text_contents()[0].startswith(payloads[0].payload)
     page.wait_for_timeout(500)  # let any image error or deferred handler fire before looking
 
     assert page.evaluate("window.__xss") == []
     assert not outside_requests(requests_seen)
-    tags = set(
-        page.evaluate(
-            "[...document.querySelector('footnote-widget').shadowRoot.querySelectorAll('*')].map(e => e.tagName)"
-        )
+    tags = page.evaluate(
+        "[...document.querySelector('footnote-widget').shadowRoot.querySelectorAll('*')].map(e => e.tagName)"
     )
-    assert tags <= WIDGET_TAGS
+    assert set(tags) <= WIDGET_TAGS
     assert page.locator(f"{WIDGET} a").count() == 0  # no source is on an allowed host
     # The widget's styles do not leak: the page's element with the widget's class names keeps its own look.
     assert page.locator("#probe").evaluate("node => getComputedStyle(node).backgroundColor") == "rgba(0, 0, 0, 0)"
@@ -458,7 +473,7 @@ def test_links_are_made_only_to_allowed_hosts(page: Page, running: WidgetServer,
     assert page.evaluate("window.__xss") == [] and not outside_requests(requests_seen)
 
 
-def test_an_answer_from_the_real_embedded_model(page: Page, running: WidgetServer) -> None:
+def test_an_answer_from_the_real_embedded_model(page: Page, generating: WidgetServer) -> None:
     """The real SmolLM2 model (allowed per request) behind the widget: its draft streams, then verification."""
 
     def with_embedded_model(route: Route, request: Request) -> None:
@@ -466,16 +481,19 @@ def test_an_answer_from_the_real_embedded_model(page: Page, running: WidgetServe
         route.continue_(post_data=json.dumps(body))
 
     page.route("**/v1/ask", with_embedded_model)
-    demo(page, running)
+    demo(page, generating)
     open_panel(page)
-    calls_to_fake = len(running.llm.requests)
+    calls_to_fake = len(generating.llm.requests)
     with page.expect_response("**/v1/ask", timeout=240_000) as response_info:
         exchange = ask(page, CANONICAL, timeout_ms=240_000)
-    answer = final_answer(response_info.value.text())
-    assert len(running.llm.requests) == calls_to_fake  # the fake model was not asked
+    body = response_info.value.text()
+    answer = final_answer(body)
+    # SmolLM2's draft streamed before the verified answer.
+    assert "event: delta" in body, {key: answer[key] for key in ("mode", "model", "abstained", "usage", "timings")}
+    assert len(generating.llm.requests) == calls_to_fake  # the fake model was not asked
     assert answer["model"] in {"footnote/smollm2-135m", "extractive"}
     assert not answer["abstained"]
-    documents = stored_documents(running)
+    documents = stored_documents(generating)
     chips = exchange.locator(".chip")
     assert chips.count() >= 1
     chips.first.click()
