@@ -52,6 +52,7 @@ class CorruptionResult:
     flagged_by_check: int = 0
     repaired: int = 0
     repair_failed: int = 0
+    documents_per_store: int = 0
     documents_recovered: int = 0
     documents_in_repaired_stores: int = 0
     by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -188,7 +189,7 @@ def run_cases(
     pristine = scratch / "pristine"
     build_pristine(pristine, synthetic)
     expected = snapshot(pristine)
-    result = CorruptionResult()
+    result = CorruptionResult(documents_per_store=len(expected[0]))
     for number, (kind, damage) in enumerate(
         cases(pristine, random.Random(seed), flips=flips, runs=runs, truncations=truncations)
     ):
@@ -265,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     passed = result.served == 0 and result.crashed == 0 and result.repair_failed == 0
     figure = (
         f"{result.detected}/{damaging} damaging corruptions detected, {result.served} served "
-        f"({result.harmless} more hit unused space); {result.repaired}/{result.detected} repaired by rebuild"
+        f"({result.harmless} more left everything served unchanged); "
+        f"{result.repaired}/{result.detected} repaired by rebuild"
     )
     record = {
         "check": "corruption",

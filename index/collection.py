@@ -83,13 +83,17 @@ class Collection:
         self.settings = settings or CollectionSettings()
         self.store = DocumentStore(home / DATABASE_NAME)
         self._lock = threading.RLock()
-        if not allow_settings_mismatch:
-            # Searching vectors from one model with another model's query vector returns nonsense.
-            self._check_settings()
         self._dense: FaissVectorIndex | None = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of: dict[int, str] = {}
-        self._load_indexes()
+        try:
+            if not allow_settings_mismatch:
+                # Searching vectors from one model with another model's query vector returns nonsense.
+                self._check_settings()
+            self._load_indexes()
+        except BaseException:
+            self.store.close()  # a store refused (damaged, or built otherwise) is not left open
+            raise
 
     def close(self) -> None:
         """Release the database."""

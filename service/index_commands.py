@@ -7,10 +7,7 @@ import json
 import sys
 from typing import Any
 
-from index import StoreCorruptError, get_embedder
-from index.integrity import IntegrityReport, check_database
-from index.salvage import salvage_store
-from index.store import DATABASE_NAME
+from index import DATABASE_NAME, IntegrityReport, StoreCorruptError, check_database, get_embedder, salvage_store
 from service.resources import open_collection
 from service.settings import get_settings
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.corruption import run_cases
 from index import Collection, Document, StoreCorruptError, StoreMismatchError
 from index.integrity import check_database
 from index.salvage import salvage_store
@@ -195,3 +196,11 @@ def test_reused_vectors_are_the_ones_stored(store: Path) -> None:
     after.close()
     afghan = [i for i, d in enumerate(rows.document_ids) if d == AFGHAN]
     assert np.array_equal(kept.vectors, rows.vectors[afghan])
+
+
+def test_random_damage_is_detected_or_harmless_and_never_served(tmp_path: Path) -> None:
+    result = run_cases(tmp_path, synthetic=10, flips=15, runs=5, truncations=2, seed=13)
+    assert result.failures == []
+    assert result.served == 0 and result.crashed == 0
+    assert result.detected >= 19, "every aimed flip and every edit behind the store's back is detected"
+    assert result.repaired == result.detected
