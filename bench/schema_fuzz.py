@@ -9,6 +9,7 @@ documents, so `positive_data_acceptance` is off for POST /v1/documents (a PNG is
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -116,16 +117,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     server.url, examples=args.examples, max_time=args.time_budget, workdir=workdir
                 )
     failures = int(str(tallies["failures"])) + int(str(tallies["errors"]))
+    generated = re.search(r"(\d+) generated", output)
+    cases = generated.group(1) if generated else "?"
     passed = code == 0 and failures == 0 and int(str(tallies["testcases"])) > 0
     print(output, file=sys.stderr)
     write_record(
         check="API fuzzing (schemathesis)",
-        figure=f"{failures} failures in {tallies['testcases']} operation/phase runs, "
-        f"{args.examples} examples per operation, all checks",
+        figure=f"{failures} failures in {cases} generated requests over the whole schema (all checks, all phases; "
+        f"up to {args.examples} examples per operation, {args.time_budget:g} s budget)",
         passed=passed,
         details={
             "exit_code": code,
             **tallies,
+            "generated_requests": cases,
             "examples_per_operation": args.examples,
             "time_budget_s": args.time_budget,
             "seconds": round(time.monotonic() - started, 1),

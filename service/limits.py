@@ -112,7 +112,11 @@ class GenerationSlots:
             raise
 
     def _acquire_slot(self) -> None:
-        if self._slots.acquire(blocking=False):
+        with self._lock:
+            nobody_waits = self._waiting == 0
+        # A free slot goes to whoever has waited longest: a newcomer may take it at once only when nobody waits,
+        # else a flood of fresh requests would grab every slot that comes free and starve the queue.
+        if nobody_waits and self._slots.acquire(blocking=False):
             self._took()
             return
         with self._lock:

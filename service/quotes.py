@@ -45,3 +45,15 @@ def quote_candidates(passages: Sequence[ScoredPassage], *, max_sentences: int = 
                     )
                 )
     return candidates
+
+
+def planted_sentences(passages: Sequence[ScoredPassage]) -> list[str]:
+    """The sentences of the passages that can never be evidence (planted instructions, request-firing markup)."""
+    found: list[str] = []
+    for scored in passages:
+        text = scored.passage.text
+        for span in split_sentences(text):
+            sentence = text[span.start : span.end]
+            if unquotable(sentence) and sentence not in found:
+                found.append(sentence)
+    return found

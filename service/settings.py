@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     max_queued_generations: int = Field(default=8, ge=0, le=1000)
     queue_timeout_s: float = Field(default=30.0, gt=0, le=600)
     max_generations_per_address: int = Field(
-        default=2, ge=1, le=1000, description="Answers one client address may have generating or queued at once."
+        default=1, ge=1, le=1000, description="Answers one client address may have generating or queued at once."
     )
 
     def llm_settings(self, *, model: str | None = None) -> LLMSettings:
