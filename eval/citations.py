@@ -276,4 +276,4 @@ def _share(numerator: float, denominator: float) -> float | None:
 
 
 def _round(value: float) -> float:
-    return round(value, 4)
+    return round(value, 6)

@@ -124,7 +124,11 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     heights = [0.03 if r.abstained or r.error else (r.citation_recall or 0.0) for r in results]
     colours = [_colour(r) for r in results]
     left.bar(positions, heights, color=colours)
-    facts = [(p, r.facts_found / r.facts_expected) for p, r in zip(positions, results, strict=True) if r.facts_expected]
+    facts = [
+        (p, r.facts_found / r.facts_expected)
+        for p, r in zip(positions, results, strict=True)
+        if r.facts_expected and r.error is None
+    ]
     if facts:
         left.scatter([p for p, _ in facts], [f for _, f in facts], color="black", s=10, zorder=3, label="facts found")
         left.legend(fontsize=7, loc="upper right")
@@ -142,6 +146,7 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     if threshold is not None:
         right.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold}")
         right.legend(fontsize=8)
+    right.set_ylim(bottom=0)
     right.set_xlabel("judge score for (sentence, cited passages)")
     right.set_ylabel("judgements")
     right.set_title(f"Support scores ({config['judge']['name']})", fontsize=9)
