@@ -239,23 +239,21 @@ def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
         "completion_rate": _round(ratio(len(results), len(every))),
         "answerable": len(answerable),
         "answered": len(answered),
+        # A citation-free run has no wrong quote; every other figure is None (n/a) when nothing applies.
         "quote_fidelity": _round(ratio(sum(r.citations_exact for r in results), sum(r.citations for r in results))),
         # ALCE averages recall and precision per answer, then over answers; abstentions have no citations to judge.
         "citation_recall": _mean([r.citation_recall for r in answered]),
         "citation_precision": _mean([r.citation_precision for r in answered]),
-        "citation_document_precision": _round(
-            ratio(
-                sum(r.citations_in_gold for r in answered_answerable),
-                sum(r.citations for r in answered_answerable),
-            )
+        "citation_document_precision": _share(
+            sum(r.citations_in_gold for r in answered_answerable), sum(r.citations for r in answered_answerable)
         ),
-        "fact_recall": _round(
-            ratio(sum(r.facts_found for r in answered_answerable), sum(r.facts_expected for r in answered_answerable))
+        "fact_recall": _share(
+            sum(r.facts_found for r in answered_answerable), sum(r.facts_expected for r in answered_answerable)
         ),
-        "fact_recall_all_answerable": _round(
-            ratio(sum(r.facts_found for r in answerable), sum(r.facts_expected for r in answerable))
+        "fact_recall_all_answerable": _share(
+            sum(r.facts_found for r in answerable), sum(r.facts_expected for r in answerable)
         ),
-        "decision_accuracy": _round(ratio(sum(r.decision_correct for r in results), len(results))),
+        "decision_accuracy": _share(sum(r.decision_correct for r in results), len(results)),
         "abstention_precision": _round(abstention.precision),
         "abstention_recall": _round(abstention.recall),
         "abstention_f1": _round(abstention.f1),
@@ -268,10 +266,14 @@ def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
     }
 
 
-def _mean(values: Sequence[float | None]) -> float:
+def _mean(values: Sequence[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return _round(statistics.fmean(present)) if present else 0.0
+    return _round(statistics.fmean(present)) if present else None
+
+
+def _share(numerator: float, denominator: float) -> float | None:
+    return _round(numerator / denominator) if denominator else None
 
 
 def _round(value: float) -> float:
-    return round(value, 4)
+    return round(value, 6)

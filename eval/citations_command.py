@@ -54,6 +54,21 @@ def add_citations_commands(actions: Any) -> None:
     compare.add_argument("--out", type=Path, default=None, help="also write the comparison to this markdown file")
     compare.set_defaults(handler=_compare)
 
+    report = actions.add_parser("report", help="redraw a run's summary, report.md and plot.png from its results")
+    report.add_argument("run", type=Path, metavar="RUN")
+    report.set_defaults(handler=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from eval.reports import read_results
+
+    config = read_run(args.run)["config"]
+    results = read_results(args.run)
+    summary = summarise(results)
+    write_run(args.run, results, summary, config)
+    _print_summary(summary, args.run)
+    return 0
+
 
 def _compare(args: argparse.Namespace) -> int:
     first, second = args.runs
@@ -262,7 +277,7 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
 
     for key, label, unit in METRICS:
         print(f"  {label:58} {format_value(summary.get(key), unit)}")
-    print(f"  {'unanswerable questions answered anyway':58} {summary['answered_unanswerable']}")
-    print(f"  {'answerable questions refused':58} {summary['refused_answerable']}")
-    print(f"  {'questions that failed (model or server error)':58} {summary['failed']}")
+    print(f"  {'unanswerable questions answered anyway (count)':58} {summary['answered_unanswerable']}")
+    print(f"  {'answerable questions refused (count)':58} {summary['refused_answerable']}")
+    print(f"  {'questions that failed (model or server error, count)':58} {summary['failed']}")
     print(f"reports in {out}/ (results.jsonl, summary.json, report.md, plot.png)")

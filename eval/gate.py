@@ -34,10 +34,10 @@ class GateSpecError(FootnoteError):
 
 @dataclass(frozen=True)
 class Failure:
-    """One figure below its floor."""
+    """One figure below its floor, or missing (None: nothing in the run it applies to)."""
 
     metric: str
-    value: float
+    value: float | None
     floor: float
 
 
@@ -69,17 +69,22 @@ def check(summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[F
     """Every figure below its floor; quote fidelity below 100% always fails, whatever the thresholds say."""
     floors = {"quote_fidelity": 1.0, **thresholds}
     floors["quote_fidelity"] = max(floors["quote_fidelity"], 1.0)
-    return [
-        Failure(metric, float(summary[metric]), floor)
-        for metric, floor in floors.items()
-        if float(summary[metric]) < floor - 1e-9
-    ]
+    failures = []
+    for metric, floor in floors.items():
+        value = summary.get(metric)
+        if value is None or float(value) < floor - 1e-9:
+            failures.append(Failure(metric, None if value is None else float(value), floor))
+    return failures
 
 
 def failure_message(failures: Sequence[Failure]) -> str:
     """The lines the CLI prints when the gate fails."""
     lines = [f"evaluation gate failed: {len(failures)} figure(s) below their threshold"]
-    lines += [f"  {f.metric}: {100 * f.value:.1f}% < {100 * f.floor:.1f}%" for f in failures]
+    lines += [
+        f"  {f.metric}: {'n/a (nothing in this run it applies to)' if f.value is None else f'{100 * f.value:.1f}%'}"
+        f" < {100 * f.floor:.1f}%"
+        for f in failures
+    ]
     return "\n".join(lines)
 
 

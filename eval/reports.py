@@ -23,7 +23,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("abstention_precision", "abstention precision", "pct"),
     ("abstention_recall", "abstention recall", "pct"),
     ("abstention_f1", "abstention F1", "pct"),
-    ("wrong_refusal_rate", "answerable questions refused", "pct"),
+    ("wrong_refusal_rate", "wrong-refusal rate (answerable questions refused)", "pct"),
     ("retrieval_recall_at_k", "retrieval: gold-document recall@k", "pct"),
     ("latency_p50_ms", "latency p50", "ms"),
     ("latency_p95_ms", "latency p95", "ms"),
@@ -80,8 +80,8 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
     ]
     lines += [f"| {label} | {format_value(summary.get(key), unit)} |" for key, label, unit in METRICS]
     lines += [
-        f"| unanswerable questions answered anyway | {summary['answered_unanswerable']} |",
-        f"| answerable questions refused | {summary['refused_answerable']} |",
+        f"| unanswerable questions answered anyway (count) | {summary['answered_unanswerable']} |",
+        f"| answerable questions refused (count) | {summary['refused_answerable']} |",
         f"| questions that failed (model or server error) | {summary['failed']} |",
         "",
         "## By category",
@@ -124,7 +124,11 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     heights = [0.03 if r.abstained or r.error else (r.citation_recall or 0.0) for r in results]
     colours = [_colour(r) for r in results]
     left.bar(positions, heights, color=colours)
-    facts = [(p, r.facts_found / r.facts_expected) for p, r in zip(positions, results, strict=True) if r.facts_expected]
+    facts = [
+        (p, r.facts_found / r.facts_expected)
+        for p, r in zip(positions, results, strict=True)
+        if r.facts_expected and r.error is None
+    ]
     if facts:
         left.scatter([p for p, _ in facts], [f for _, f in facts], color="black", s=10, zorder=3, label="facts found")
         left.legend(fontsize=7, loc="upper right")
@@ -142,6 +146,7 @@ def plot_run(path: Path, results: Sequence[QuestionResult], config: dict[str, An
     if threshold is not None:
         right.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold}")
         right.legend(fontsize=8)
+    right.set_ylim(bottom=0)
     right.set_xlabel("judge score for (sentence, cited passages)")
     right.set_ylabel("judgements")
     right.set_title(f"Support scores ({config['judge']['name']})", fontsize=9)
@@ -157,6 +162,25 @@ def _colour(result: QuestionResult) -> str:
     if result.abstained:
         return "#9e9e9e" if not result.answerable else "#ef6c00"
     return "#2e7d32" if result.answerable else "#c62828"
+
+
+def read_results(path: Path) -> list[QuestionResult]:
+    """A run's results.jsonl back as results, to redraw its reports without answering again."""
+    from service.answer_types import Answer
+
+    file = path / "results.jsonl"
+    if not file.is_file():
+        raise DocumentLoadError(f"{path}: no results.jsonl (pass a folder written by `footnote eval citations`)")
+    results = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            record = json.loads(line)
+            answer = record.pop("answer")
+            record["answer"] = Answer.model_validate(answer) if answer is not None else None
+            results.append(QuestionResult(**record))
+        except (ValueError, TypeError) as error:
+            raise DocumentLoadError(f"{file}:{number}: not a result line of this version: {error}") from error
+    return results
 
 
 def read_run(path: Path) -> dict[str, Any]:

@@ -195,6 +195,9 @@ def test_gate_thresholds() -> None:
     # Quote fidelity below 100% fails with no threshold given; fact_recall equal to its floor passes.
     assert [(f.metric, f.floor) for f in failures] == [("quote_fidelity", 1.0), ("citation_recall", 0.8)]
     assert check({"quote_fidelity": 1.0}, {"quote_fidelity": 0.5}) == []
+    # A gated figure that does not apply (no answered question to take facts from) fails rather than passes.
+    missing = check({"quote_fidelity": 1.0, "fact_recall": None}, {"fact_recall": 0.5})
+    assert [(f.metric, f.value) for f in missing] == [("fact_recall", None)]
 
 
 def run_cli(
@@ -227,6 +230,10 @@ def test_a_broken_answerer_fails_the_gate_with_exit_3(
     report = (out / "report.md").read_text()
     assert "are not ALCE scores" in report and "| quote fidelity (quotes verbatim at their offsets) | 66.7% |" in report
     assert (out / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The reports can be redrawn from results.jsonl alone, with the same figures.
+    (out / "report.md").unlink()
+    assert main(["eval", "report", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text()) == summary and (out / "report.md").is_file()
 
 
 def test_a_sound_answerer_passes_the_gate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path) -> None:
