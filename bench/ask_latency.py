@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from bench.common import PROJECT_ROOT, percentile_ms, report
-from eval.citations import load_questions
+from eval.questions import load_questions
 from service.answering import Answerer
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.settings import Settings

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.calibration import fit_relevance, fit_support, read_jsonl
-from eval.citations import load_questions, run_questions, summarise
+from eval.citations_command import add_citations_commands
 from eval.retrieval import evaluate_retrieval, load_beir
 from index import Collection, DocumentLoadError, Retriever, get_embedder
 from service.settings import Settings, get_settings
@@ -30,12 +30,7 @@ def register(commands: Any) -> None:
     retrieval.add_argument("--json", action="store_true", help="print the scores with their settings as JSON")
     retrieval.set_defaults(handler=_retrieval)
 
-    citations = actions.add_parser("citations", help="answer a question set and score quotes, citations and facts")
-    citations.add_argument("dataset", metavar="DATASET.jsonl", type=Path)
-    citations.add_argument("--model", default=None, help="any litellm model string (default: FOOTNOTE_MODEL)")
-    citations.add_argument("--extractive", action="store_true", help="quote the sources without a language model")
-    citations.add_argument("--json", action="store_true", help="print the summary and settings as JSON")
-    citations.set_defaults(handler=_citations)
+    add_citations_commands(actions)
 
     calibrate = actions.add_parser("calibrate", help="fit the support and relevance thresholds on the dev sets")
     calibrate.add_argument("--support-set", type=Path, default=DATASETS / "support_dev.jsonl")
@@ -102,40 +97,6 @@ def _retrieval(args: argparse.Namespace) -> int:
     print(f"  Recall@100 {scores.recall_at_100:.4f}")
     print(f"  MRR@10     {scores.mrr_at_10:.4f}")
     print(f"  {scores.mean_query_ms:.1f} ms per query")
-    return 0
-
-
-def _citations(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from service.cli import print_json
-    from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
-
-    settings = get_settings()
-    if args.extractive:
-        settings = settings.model_copy(update={"answer_mode": "extractive"})
-    questions = load_questions(args.dataset)
-    collection = open_collection(settings)
-    try:
-        index_demo_corpus_if_empty(collection, settings)
-        answerer = build_answerer(collection, settings, model=args.model)
-        with tqdm(total=len(questions), unit="question", desc="answer", file=sys.stderr, disable=None) as bar:
-            results = run_questions(questions, answerer, on_progress=bar.update)
-    finally:
-        collection.close()
-    summary = summarise(results)
-    report = {
-        "dataset": str(args.dataset),
-        "summary": summary,
-        "judge": "quotes checked verbatim; facts by must_include strings; no support judge involved",
-        "answering": dataclasses.asdict(settings.answering_settings()),
-        "model": args.model or settings.model if settings.answer_mode == "generate" else "extractive",
-    }
-    if args.json:
-        print_json(report)
-        return 0
-    for name, value in summary.items():
-        print(f"  {name:30} {value}")
     return 0
 
 

@@ -11,12 +11,15 @@ from index.errors import (
     StoreCorruptError,
     StoreMismatchError,
 )
+from index.integrity import IntegrityReport, check_database
 from index.lexical_index import content_terms, tokenize
 from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, slugify
 from index.retrieval import RetrievalSettings, Retriever
-from index.store import DocumentSummary
+from index.salvage import SalvageReport, salvage_store
+from index.store import DATABASE_NAME, DocumentSummary
 
 __all__ = [
+    "DATABASE_NAME",
     "DEFAULT_EMBEDDING_MODEL",
     "SUPPORTED_SUFFIXES",
     "ChunkingSettings",
@@ -30,14 +33,17 @@ __all__ = [
     "FootnoteError",
     "IngestResult",
     "IngestStatus",
+    "IntegrityReport",
     "Passage",
     "RetrievalSettings",
     "Retriever",
+    "SalvageReport",
     "ScoreComponents",
     "ScoredPassage",
     "SentenceTransformerEmbedder",
     "StoreCorruptError",
     "StoreMismatchError",
+    "check_database",
     "chunk_document",
     "content_terms",
     "canonical_text",
@@ -45,6 +51,7 @@ __all__ = [
     "get_embedder",
     "load_bytes",
     "load_path",
+    "salvage_store",
     "slugify",
     "split_sentences",
     "tokenize",

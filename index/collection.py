@@ -83,13 +83,17 @@ class Collection:
         self.settings = settings or CollectionSettings()
         self.store = DocumentStore(home / DATABASE_NAME)
         self._lock = threading.RLock()
-        if not allow_settings_mismatch:
-            # Searching vectors from one model with another model's query vector returns nonsense.
-            self._check_settings()
         self._dense: FaissVectorIndex | None = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of: dict[int, str] = {}
-        self._load_indexes()
+        try:
+            if not allow_settings_mismatch:
+                # Searching vectors from one model with another model's query vector returns nonsense.
+                self._check_settings()
+            self._load_indexes()
+        except BaseException:
+            self.store.close()  # a store refused (damaged, or built otherwise) is not left open
+            raise
 
     def close(self) -> None:
         """Release the database."""
@@ -112,6 +116,11 @@ class Collection:
         """How many passages are indexed."""
         with self._lock:
             return len(self._lexical)
+
+    def count_vectors(self) -> int:
+        """How many vectors the dense index holds (equal to `count_passages` in a healthy collection)."""
+        with self._lock:
+            return self._dense.ntotal if self._dense is not None else 0
 
     def dense_search(self, query_vector: Vectors, n: int) -> tuple[RowIds, Scores]:
         """The passages nearest the query vector."""
@@ -144,8 +153,8 @@ class Collection:
     def passage_vectors(self, rowids: RowIds) -> Vectors:
         """The vectors of the given passages, in order."""
         with self._lock:
-            if self._dense is None:
-                return np.zeros((0, 0), dtype=np.float32)
+            if self._dense is None:  # every passage deleted since the search found these
+                return np.zeros((len(rowids), 1), dtype=np.float32)
             return self._dense.vectors_for(rowids)
 
     def get_passages(self, rowids: Sequence[int]) -> dict[int, StoredPassage]:

@@ -139,7 +139,7 @@ class Bm25Index:
                 if self._built_version == self._version:
                     return
                 version, tokens, rowids = self._version, list(self._tokens), list(self._rowids)
-            built = _BuiltIndex(tokens, np.asarray(rowids, dtype=np.int64), k1=self.k1, b=self.b) if rowids else None
+            built = self._build(tokens, rowids)
             with self._lock:
                 self._built, self._built_version = built, version
                 # Passages removed while this index was being built are in it: keep hiding them.
@@ -159,10 +159,14 @@ class Bm25Index:
         return rowids, scores
 
     def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:
-        """The term counts of the given passages, for pseudo-relevance feedback."""
+        """The term counts of the given passages, in order, for pseudo-relevance feedback.
+
+        A passage removed since it was found (its document deleted by a concurrent request) counts no terms:
+        the list always lines up with `rowids`, so callers can pair it with their scores.
+        """
         with self._lock:
             position = {rowid: index for index, rowid in enumerate(self._rowids)}
-            return [Counter(self._tokens[position[int(r)]]) for r in rowids if int(r) in position]
+            return [Counter(self._tokens[position[int(r)]]) if int(r) in position else Counter() for r in rowids]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages contain each term (0 for a term the collection never uses)."""
@@ -175,10 +179,17 @@ class Bm25Index:
     def _current(self) -> _BuiltIndex | None:
         # Only an index never built is built here, under the lock; after that, `refresh` keeps it current.
         if self._built is None and self._rowids and self._built_version == -1:
-            self._built = _BuiltIndex(self._tokens, np.asarray(self._rowids, dtype=np.int64), k1=self.k1, b=self.b)
+            self._built = self._build(self._tokens, self._rowids)
             self._built_version = self._version
             self._removed_since_build = set()
         return self._built
+
+    def _build(self, tokens: list[list[str]], rowids: list[int]) -> _BuiltIndex | None:
+        # No passage with a single term (only punctuation or stop words, say) leaves nothing to index, and bm25s
+        # cannot build an empty vocabulary: lexical search then finds nothing, as it should.
+        if not any(tokens):
+            return None
+        return _BuiltIndex(tokens, np.asarray(rowids, dtype=np.int64), k1=self.k1, b=self.b)
 
 
 class _BuiltIndex:

@@ -2,11 +2,13 @@
 
 SQLite is the single source of truth. A document, its passages and their vectors are written in one
 transaction, so after a crash the store holds each document whole or not at all, and the search indexes,
-which are rebuilt from it in memory, can never disagree with the metadata.
+which are rebuilt from it in memory, can never disagree with the metadata. Every row carries a checksum and a
+manifest holds the counts and digests (see `index.integrity`), so damage is found on open and never served.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -18,10 +20,30 @@ import numpy as np
 
 from index.documents import Document, Passage
 from index.embedding import Vectors
-from index.errors import DocumentNotFoundError, StoreCorruptError
+from index.errors import DocumentNotFoundError, FootnoteError, StoreCorruptError, StoreMismatchError
+from index.integrity import (
+    DOCUMENT_FIELDS,
+    MANIFEST_SCHEMA,
+    PASSAGE_FIELDS,
+    IntegrityReport,
+    add_checksums,
+    check_documents,
+    checksum,
+    compare_with_manifest,
+    decode_text,
+    read_manifest,
+    schema_statements,
+    verify_passage_rows,
+)
 
-SCHEMA_VERSION = "1"
+# 2: a checksum per document and passage row, and the manifest (stores of version 1 are migrated on open).
+SCHEMA_VERSION = "2"
 DATABASE_NAME = "footnote.db"
+logger = logging.getLogger(__name__)
+REPAIR_HINT = (
+    "it will not be served. `footnote index check` lists every problem; `footnote index rebuild` rebuilds the "
+    "store from the intact documents and keeps the damaged file as a backup"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,7 +55,8 @@ CREATE TABLE IF NOT EXISTS documents (
     path TEXT,
     text TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    checksum INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS passages (
     rowid INTEGER PRIMARY KEY,
@@ -42,6 +65,7 @@ CREATE TABLE IF NOT EXISTS passages (
     start INTEGER NOT NULL,
     "end" INTEGER NOT NULL,
     tokens TEXT NOT NULL,
+    checksum INTEGER NOT NULL,
     vector BLOB NOT NULL,
     UNIQUE (document_id, ordinal)
 );
@@ -103,17 +127,20 @@ class DocumentStore:
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.text_factory = decode_text
             self._db.execute("PRAGMA journal_mode=WAL")
             # FULL makes each commit durable before we acknowledge it, not only consistent.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._check_integrity()
-            self._db.executescript(_SCHEMA)
-            self._ensure_schema_version()
+            self._ensure_schema()
+            self._verify_documents()
         except sqlite3.DatabaseError as error:
-            raise StoreCorruptError(
-                f"{path}: the store cannot be read ({error}); move it aside and ingest the documents again"
-            ) from error
+            self._db.close()
+            raise StoreCorruptError(f"{path}: the store cannot be read ({error}); {REPAIR_HINT}") from error
+        except FootnoteError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the database; further calls fail."""
@@ -148,11 +175,13 @@ class DocumentStore:
         """The stored document with its canonical text."""
         with self._lock:
             row = self._db.execute(
-                "SELECT id, title, text, date, source, path FROM documents WHERE id = ?", (document_id,)
+                f"SELECT {', '.join(DOCUMENT_FIELDS)}, checksum FROM documents WHERE id = ?", (document_id,)
             ).fetchone()
         if row is None:
             raise DocumentNotFoundError(f"no document with id {document_id!r}")
-        return Document(id=row[0], title=row[1], text=row[2], date=row[3], source=row[4], path=row[5])
+        if checksum(row[:-1]) != row[-1]:
+            raise StoreCorruptError(f"{self.path}: document {document_id!r} fails its checksum; {REPAIR_HINT}")
+        return Document(id=row[0], title=row[1], date=row[2], source=row[3], path=row[4], text=row[5])
 
     def list_documents(self, *, offset: int = 0, limit: int | None = None) -> list[DocumentSummary]:
         """Stored documents ordered by id, without their text."""
@@ -203,16 +232,31 @@ class DocumentStore:
         return found
 
     def read_index_rows(self) -> IndexedPassageRows:
-        """Every passage's row id, tokens and vector, in row-id order."""
-        with self._lock:
-            rows = self._db.execute("SELECT rowid, document_id, tokens, vector FROM passages ORDER BY rowid").fetchall()
+        """Every passage's row id, tokens and vector, in row-id order, each verified against its checksum."""
+        try:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT rowid, {', '.join(PASSAGE_FIELDS)}, checksum FROM passages ORDER BY rowid"
+                ).fetchall()
+                manifest = read_manifest(self._db)
+        except sqlite3.DatabaseError as error:
+            raise StoreCorruptError(f"{self.path}: the passages cannot be read ({error}); {REPAIR_HINT}") from error
+        report = IntegrityReport()
+        count, digest = verify_passage_rows(rows, report)
+        compare_with_manifest(
+            report, manifest, documents=None, passages=count, document_digest=None, passage_digest=digest
+        )
+        if len({len(r[6]) for r in rows}) > 1:
+            report.problem("vectors of different sizes are stored")
+        if not report.ok:
+            raise StoreCorruptError(f"{self.path} is damaged: {report.summary()}; {REPAIR_HINT}")
         rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         if rows:
-            vectors = np.vstack([np.frombuffer(r[3], dtype=np.float32) for r in rows])
+            vectors = np.vstack([np.frombuffer(r[6], dtype=np.float32) for r in rows])
         else:
             vectors = np.zeros((0, 0), dtype=np.float32)
         return IndexedPassageRows(
-            rowids=rowids, document_ids=[r[1] for r in rows], tokens=[r[2] for r in rows], vectors=vectors
+            rowids=rowids, document_ids=[r[1] for r in rows], tokens=[r[5] for r in rows], vectors=vectors
         )
 
     def iter_documents(self) -> Iterator[Document]:
@@ -231,10 +275,10 @@ class DocumentStore:
             for item in prepared:
                 doc = item.document
                 self._db.execute("DELETE FROM documents WHERE id = ?", (doc.id,))
+                values = (doc.id, doc.title, doc.date, doc.source, doc.path, doc.text, doc.content_hash, now)
                 self._db.execute(
-                    """INSERT INTO documents (id, title, date, source, path, text, content_hash, ingested_at)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (doc.id, doc.title, doc.date, doc.source, doc.path, doc.text, doc.content_hash, now),
+                    f"INSERT INTO documents ({', '.join(DOCUMENT_FIELDS)}, checksum) VALUES ({', '.join('?' * 9)})",
+                    (*values, checksum(values)),
                 )
                 written[doc.id] = self._insert_passages(item)
             self._bump_generation()
@@ -264,7 +308,13 @@ class DocumentStore:
     def replace_tokens(self, tokens: dict[int, str], meta: dict[str, str]) -> None:
         """Re-tokenise passages in place (vectors untouched), with the settings that produced the tokens."""
         with self._lock, self._transaction():
-            self._db.executemany("UPDATE passages SET tokens = ? WHERE rowid = ?", [(t, r) for r, t in tokens.items()])
+            changed = []
+            for rowid, text in tokens.items():
+                row = self._db.execute(
+                    f"SELECT {', '.join(PASSAGE_FIELDS)} FROM passages WHERE rowid = ?", (rowid,)
+                ).fetchone()
+                changed.append((text, checksum((*row[:4], text, row[5])), rowid))
+            self._db.executemany("UPDATE passages SET tokens = ?, checksum = ? WHERE rowid = ?", changed)
             self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", meta.items())
             self._bump_generation()
 
@@ -284,17 +334,17 @@ class DocumentStore:
     def _insert_passages(self, item: PreparedDocument) -> list[int]:
         rowids: list[int] = []
         for passage, tokens, vector in zip(item.passages, item.tokens, item.vectors, strict=True):
+            values = (
+                item.document.id,
+                int(passage.ordinal),
+                int(passage.start),
+                int(passage.end),
+                tokens,
+                vector.astype(np.float32).tobytes(),
+            )
             cursor = self._db.execute(
-                """INSERT INTO passages (document_id, ordinal, start, "end", tokens, vector)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
-                (
-                    item.document.id,
-                    passage.ordinal,
-                    passage.start,
-                    passage.end,
-                    tokens,
-                    vector.astype(np.float32).tobytes(),
-                ),
+                f"INSERT INTO passages ({', '.join(PASSAGE_FIELDS)}, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*values, checksum(values)),
             )
             rowids.append(int(cursor.lastrowid or 0))
         return rowids
@@ -306,16 +356,46 @@ class DocumentStore:
         )
 
     def _check_integrity(self) -> None:
-        result = self._db.execute("PRAGMA quick_check").fetchone()
+        # The full check, not quick_check: only it compares every index with its table, and a damaged index
+        # would silently hide a document's passages from the lookups that use it.
+        result = self._db.execute("PRAGMA integrity_check(1)").fetchone()
         if result is None or result[0] != "ok":
             raise sqlite3.DatabaseError(f"integrity check failed: {result[0] if result else 'no answer'}")
 
-    def _ensure_schema_version(self) -> None:
-        version = self.get_meta("schema_version")
-        if version is None:
-            self.set_meta({"schema_version": SCHEMA_VERSION})
-        elif version != SCHEMA_VERSION:
-            raise StoreCorruptError(f"{self.path}: store schema {version} is not supported (expected {SCHEMA_VERSION})")
+    def _ensure_schema(self) -> None:
+        """Create a new store, migrate a version-1 store, or accept a current one; each in one transaction."""
+        with self._lock, self._transaction():
+            if self._has_table("meta"):
+                version = self.get_meta("schema_version")
+            else:
+                version = None
+            if version is None and not self._has_table("documents"):
+                for statement in schema_statements(_SCHEMA + MANIFEST_SCHEMA):
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO manifest VALUES (1, 0, 0, 0, 0)")
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+            elif version is None:
+                raise StoreCorruptError(f"{self.path} is damaged: its schema version is missing; {REPAIR_HINT}")
+            elif version == "1":
+                logger.info("%s: adding checksums to a schema-1 store", self.path)
+                add_checksums(self._db)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+            elif version != SCHEMA_VERSION:
+                raise StoreMismatchError(
+                    f"{self.path}: store schema {version} is not supported by this Footnote "
+                    f"(it reads schema {SCHEMA_VERSION}); use the Footnote that wrote it"
+                )
+
+    def _verify_documents(self) -> None:
+        report = IntegrityReport()
+        with self._lock:
+            check_documents(self._db, report)
+        if not report.ok:
+            raise StoreCorruptError(f"{self.path} is damaged: {report.summary()}; {REPAIR_HINT}")
+
+    def _has_table(self, name: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        return row is not None
 
 
 class _Transaction:

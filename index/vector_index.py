@@ -105,11 +105,20 @@ class FaissVectorIndex:
             return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
 
     def vectors_for(self, rowids: RowIds) -> Vectors:
-        """The stored vectors of the given row ids, in that order (for diversity re-ranking)."""
+        """The stored vectors of the given row ids, in that order (for diversity re-ranking).
+
+        A row id removed since it was found (by a concurrent delete) gets a zero vector, not another row's.
+        """
         with self._lock:
+            found = np.zeros((len(rowids), self.dimension), dtype=np.float32)
+            if len(self._rowids) == 0 or len(rowids) == 0:
+                return found
             order = np.argsort(self._rowids)
-            places = order[np.searchsorted(self._rowids, rowids, sorter=order)]
-            return self._vectors[places]
+            slots = np.minimum(np.searchsorted(self._rowids, rowids, sorter=order), len(order) - 1)
+            places = order[slots]
+            present = self._rowids[places] == rowids
+            found[present] = self._vectors[places[present]]
+            return found
 
     def _new_faiss_index(self) -> Any:
         import faiss

@@ -28,7 +28,7 @@ from service.extractive import RelevantSentence, pick_extract, rank_sentences, t
 from service.followup import standalone_question
 from service.llm import ChatModel, Message
 from service.quotes import QuoteCandidate
-from service.safety import has_link_or_image
+from service.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
 from service.support import SupportScorer, inverse_document_frequencies
 from service.verification import CheckedSentence, SupportedQuote, verify_draft
 
@@ -47,6 +47,9 @@ class AnsweringSettings:
     support_threshold: float = 0.43
     relevance_threshold: float = 0.41
     extract_sentences: int = 3
+    # A secret placed in the system prompt: it shows whether a hostile document made the model leak the prompt,
+    # and no sentence or streamed text containing it ever reaches the user.
+    prompt_canary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,13 @@ class Answerer:
         stage: _Stage | None = None
         if self.settings.mode == "generate" and self.chat_model is not None:
             generation_started = time.perf_counter()
+            canary = self.settings.prompt_canary
             messages = self.prompt(question, history, passages)
             if stream:
                 deltas: list[str] = []
-                for delta in self.chat_model.stream(messages):
-                    deltas.append(delta)
-                    yield DraftDelta(delta)
+                # The draft streams as the model writes it, except from where it would leak the prompt's canary.
+                for shown in withhold_secret(_recorded(self.chat_model.stream(messages), deltas), canary):
+                    yield DraftDelta(shown)
                 draft = "".join(deltas)
                 # Streamed replies carry no usage; local and OpenAI-style streams send one token per chunk.
                 usage = TokenUsage(completion_tokens=len(deltas))
@@ -181,13 +185,18 @@ class Answerer:
     def prompt(self, question: str, history: Sequence[Turn], passages: Sequence[ScoredPassage]) -> list[Message]:
         """The chat messages for the model: rules in the system message, numbered passages in the user's."""
         shown = [
-            {"marker": n, "title": p.title, "date": p.date, "text": p.passage.text}
+            {"marker": n, "title": p.title, "date": p.date, "text": without_planted_instructions(p.passage.text)}
             for n, p in enumerate(passages[: self.settings.prompt_passages], start=1)
         ]
         return [
             {
                 "role": "system",
-                "content": render("answer_system", refusal=REFUSAL, max_sentences=self.settings.max_sentences),
+                "content": render(
+                    "answer_system",
+                    refusal=REFUSAL,
+                    max_sentences=self.settings.max_sentences,
+                    canary=self.settings.prompt_canary,
+                ),
             },
             {
                 "role": "user",
@@ -198,8 +207,13 @@ class Answerer:
     def _verify(self, draft: str, passages: Sequence[ScoredPassage]) -> tuple[list[CheckedSentence], VerificationStats]:
         refusal = REFUSAL.lower().rstrip(".")
         parsed = _without_repeats([s for s in parse_draft(draft) if refusal not in s.text.lower()])
-        # Links and images in model output are the exfiltration channel: such sentences are never shipped.
-        safe = [s for s in parsed if not has_link_or_image(s.text)]
+        # Links and images in model output are the exfiltration channel, and a sentence holding the prompt's
+        # canary leaks the prompt: such sentences are never shipped.
+        safe = [
+            s
+            for s in parsed
+            if not has_link_or_image(s.text) and not contains_secret(s.text, self.settings.prompt_canary)
+        ]
         checked, stats = verify_draft(safe, passages, scorer=self.scorer, threshold=self.settings.support_threshold)
         unsafe = len(parsed) - len(safe)
         return checked, stats.model_copy(
@@ -251,6 +265,13 @@ class Answerer:
             ),
             verification=VerificationStats(),
         )
+
+
+def _recorded(deltas: Iterator[str], into: list[str]) -> Iterator[str]:
+    """The deltas, each also appended to `into`: the whole draft is verified even when the stream was cut."""
+    for delta in deltas:
+        into.append(delta)
+        yield delta
 
 
 def _without_repeats(sentences: list[DraftSentence]) -> list[DraftSentence]:

@@ -115,7 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
-        code = _CODE_OF_STATUS.get(error.status_code, "http_error")
+        # Our own HTTPException subclasses (the middleware's body checks) carry their code.
+        code = getattr(error, "code", None) or _CODE_OF_STATUS.get(error.status_code, "http_error")
         headers = dict(error.headers or {})
         if error.status_code == 405:
             # Starlette names only the methods of the first route on the path; list those of every route.

@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.answer_types import Turn
 from service.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
 
-# Requires one non-blank character, so a blank question is refused by the schema itself.
-NOT_BLANK = r"\S"
+# Requires one non-blank character, so a blank question is refused by the schema itself. Spelled out because
+# "blank" differs: JSON Schema (ECMA) regexes count U+FEFF as space, pydantic's (Rust) count U+0085, and
+# Python's str.strip() also removes U+001C-U+001F; a character any of them calls blank does not count.
+NOT_BLANK = r"[^\s\u001c-\u001f\u0085\ufeff]"
 # Document ids appear in URLs and file names: keep them to a safe, readable alphabet.
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 

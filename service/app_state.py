@@ -43,4 +43,5 @@ class AppState:
             concurrent=self.settings.max_concurrent_generations,
             queued=self.settings.max_queued_generations,
             timeout_s=self.settings.queue_timeout_s,
+            per_holder=self.settings.max_generations_per_address,
         )

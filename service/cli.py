@@ -15,6 +15,7 @@ from pydantic_settings import SettingsError
 
 from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
 from service.answer_types import Turn
+from service.index_commands import add_index_commands
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
 from service.serve import add_serve_command
@@ -95,11 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_delete.add_argument("id")
     docs_delete.set_defaults(handler=_docs_delete)
 
-    index = commands.add_parser("index", help="maintain the index")
-    index_commands = index.add_subparsers(title="index commands", metavar="ACTION")
-    rebuild = index_commands.add_parser("rebuild", help="re-chunk and re-embed every stored document")
-    rebuild.set_defaults(handler=_index_rebuild)
-
+    add_index_commands(commands)
     add_serve_command(commands)
 
     for plugin in entry_points(group=COMMAND_PLUGINS):
@@ -278,20 +275,6 @@ def _docs_delete(args: argparse.Namespace) -> int:
     finally:
         collection.close()
     print(f"deleted {args.id}")
-    return 0
-
-
-def _index_rebuild(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    settings = get_settings()
-    collection = open_collection(settings, allow_settings_mismatch=True)
-    try:
-        with tqdm(total=collection.count_documents(), unit="doc", desc="rebuild", file=sys.stderr, disable=None) as bar:
-            passages = collection.rebuild(on_progress=bar.update)
-    finally:
-        collection.close()
-    print(f"re-indexed {passages} passages with {settings.embedding_model}")
     return 0
 
 

@@ -63,17 +63,25 @@ class GenerationsBusy(Exception):
     """Every generation slot is taken and the queue is full, or the wait for a slot ran out."""
 
 
+class HolderBusy(GenerationsBusy):
+    """One client already holds (or waits for) as many generations as it may."""
+
+
 class GenerationSlots:
     """At most `concurrent` generations at once and at most `queued` waiting; the rest are turned away.
 
     Turning requests away at once (503) beats letting them pile up: on two cores a queued generation waits
-    seconds per request ahead of it, and its client has long given up by then.
+    seconds per request ahead of it, and its client has long given up by then. With `per_holder`, one client
+    (a holder, named by its address) may hold or wait for at most that many, so a single client flooding the
+    service cannot fill the queue and lock everyone else out.
     """
 
-    def __init__(self, *, concurrent: int, queued: int, timeout_s: float) -> None:
+    def __init__(self, *, concurrent: int, queued: int, timeout_s: float, per_holder: int | None = None) -> None:
         self._slots = threading.BoundedSemaphore(concurrent)
         self._queued = queued
         self._timeout_s = timeout_s
+        self._per_holder = per_holder
+        self._held: dict[str, int] = {}
         self._waiting = 0
         self._lock = threading.Lock()
         self.capacity = concurrent
@@ -84,9 +92,31 @@ class GenerationSlots:
         """Generations holding a slot now."""
         return self._running
 
-    def acquire(self) -> None:
-        """Take a slot, waiting in the bounded queue; raises GenerationsBusy when there is no room."""
-        if self._slots.acquire(blocking=False):
+    @property
+    def waiting(self) -> int:
+        """Generations queued for a slot now."""
+        return self._waiting
+
+    def acquire(self, holder: str | None = None) -> None:
+        """Take a slot, waiting in the bounded queue; raises GenerationsBusy when there is no room, HolderBusy
+        when `holder` already has its share."""
+        if holder is not None and self._per_holder is not None:
+            with self._lock:
+                if self._held.get(holder, 0) >= self._per_holder:
+                    raise HolderBusy(f"this client already has {self._per_holder} answers in progress")
+                self._held[holder] = self._held.get(holder, 0) + 1
+        try:
+            self._acquire_slot()
+        except GenerationsBusy:
+            self._let_go(holder)
+            raise
+
+    def _acquire_slot(self) -> None:
+        with self._lock:
+            nobody_waits = self._waiting == 0
+        # A free slot goes to whoever has waited longest: a newcomer may take it at once only when nobody waits,
+        # else a flood of fresh requests would grab every slot that comes free and starve the queue.
+        if nobody_waits and self._slots.acquire(blocking=False):
             self._took()
             return
         with self._lock:
@@ -101,20 +131,31 @@ class GenerationSlots:
                 self._waiting -= 1
         self._took()
 
-    def release(self) -> None:
+    def release(self, holder: str | None = None) -> None:
         """Give a slot back."""
         with self._lock:
             self._running -= 1
+        self._let_go(holder)
         self._slots.release()
 
+    def _let_go(self, holder: str | None) -> None:
+        if holder is None or self._per_holder is None:
+            return
+        with self._lock:
+            left = self._held.get(holder, 1) - 1
+            if left > 0:
+                self._held[holder] = left
+            else:
+                self._held.pop(holder, None)  # forget idle holders: a flood of addresses cannot grow memory
+
     @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self, holder: str | None = None) -> Iterator[None]:
         """Hold a slot for the duration of a block."""
-        self.acquire()
+        self.acquire(holder)
         try:
             yield
         finally:
-            self.release()
+            self.release(holder)
 
     def _took(self) -> None:
         with self._lock:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index import ScoredPassage, split_sentences
-from service.safety import looks_like_instruction
+from service.safety import unquotable
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class QuoteCandidate:
 
 
 def quote_candidates(passages: Sequence[ScoredPassage], *, max_sentences: int = 2) -> list[QuoteCandidate]:
-    """Every run of 1..max_sentences consecutive sentences of every passage, except instruction-like text."""
+    """Every run of 1..max_sentences consecutive sentences of every passage, except instruction-like text and
+    markup that would fire a request."""
     candidates: list[QuoteCandidate] = []
     for index, scored in enumerate(passages):
         passage = scored.passage
@@ -30,7 +31,7 @@ def quote_candidates(passages: Sequence[ScoredPassage], *, max_sentences: int = 
         for first in range(len(spans)):
             for last in range(first, min(first + max_sentences, len(spans))):
                 begin, finish = spans[first].start, spans[last].end
-                if looks_like_instruction(passage.text[begin:finish]):
+                if unquotable(passage.text[begin:finish]):
                     # Planted instructions are not evidence for anything, and never quoted.
                     continue
                 candidates.append(
@@ -44,3 +45,15 @@ def quote_candidates(passages: Sequence[ScoredPassage], *, max_sentences: int = 
                     )
                 )
     return candidates
+
+
+def planted_sentences(passages: Sequence[ScoredPassage]) -> list[str]:
+    """The sentences of the passages that can never be evidence (planted instructions, request-firing markup)."""
+    found: list[str] = []
+    for scored in passages:
+        text = scored.passage.text
+        for span in split_sentences(text):
+            sentence = text[span.start : span.end]
+            if unquotable(sentence) and sentence not in found:
+                found.append(sentence)
+    return found

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     support_threshold: float = Field(default=0.43, ge=0, le=1)
     relevance_threshold: float = Field(default=0.41, ge=0, le=1)
     extract_sentences: int = Field(default=3, ge=1, le=10)
+    prompt_canary: SecretStr | None = Field(
+        default=None, description="A secret put in the system prompt; any output containing it is withheld."
+    )
 
     # --- HTTP API (see the README's "Keys and origins" and "Limits") ---
     host: str = Field(default="127.0.0.1", description="Address `footnote serve` binds to.")
@@ -83,6 +86,9 @@ class Settings(BaseSettings):
     max_concurrent_generations: int = Field(default=2, ge=1, le=64)
     max_queued_generations: int = Field(default=8, ge=0, le=1000)
     queue_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    max_generations_per_address: int = Field(
+        default=1, ge=1, le=1000, description="Answers one client address may have generating or queued at once."
+    )
 
     def llm_settings(self, *, model: str | None = None) -> LLMSettings:
         """How to reach the language model; `model` overrides the configured one."""
@@ -104,6 +110,7 @@ class Settings(BaseSettings):
             support_threshold=self.support_threshold,
             relevance_threshold=self.relevance_threshold,
             extract_sentences=self.extract_sentences,
+            prompt_canary=self.prompt_canary.get_secret_value() if self.prompt_canary else None,
         )
 
     def collection_settings(self) -> CollectionSettings:

@@ -24,6 +24,7 @@ class RunningServer:
 
     url: str
     log: Path
+    pid: int
 
 
 def free_port() -> int:
@@ -51,7 +52,7 @@ def footnote_server(home: Path, env: Mapping[str, str] | None = None) -> Iterato
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_ready(url, process, log)
-            yield RunningServer(url=url, log=log)
+            yield RunningServer(url=url, log=log, pid=process.pid)
         finally:
             process.terminate()
             try:

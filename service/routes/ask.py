@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 from itertools import chain
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from index import FootnoteError, Retriever
@@ -15,7 +15,7 @@ from service.answer_types import Answer
 from service.answering import AnswerEvent, DraftDelta, FinalAnswer, RetrievedPassages
 from service.api_errors import ERROR_RESPONSES, ApiError, status_of
 from service.api_models import NOT_BLANK, AskIn, SearchOut
-from service.routes.asking import answer_events, answer_once, answerer_for, check_question
+from service.routes.asking import answer_events, answer_once, answerer_for, check_question, generation_holder
 from service.routes.deps import AnswererDep, CallerDep, StateDep
 from service.schemas import PassageOut
 from service.sse import SSE_HEADERS, sse_event, sse_schema
@@ -31,13 +31,16 @@ _STREAM_DOC = {
 
 
 @router.post("/ask", response_model=Answer, responses={200: _STREAM_DOC, **ERROR_RESPONSES})
-def ask(body: AskIn, caller: CallerDep, state: StateDep, answerer: AnswererDep) -> Answer | StreamingResponse:
+def ask(
+    body: AskIn, request: Request, caller: CallerDep, state: StateDep, answerer: AnswererDep
+) -> Answer | StreamingResponse:
     """Answer a question from the articles, every sentence cited, or say that the articles do not answer it."""
     question = check_question(body.question, body.history, state)
     chosen = answerer_for(answerer, body.model, state)
+    holder = generation_holder(caller, request)
     if not body.stream:
-        return answer_once(chosen, question, history=body.history, k=body.k, state=state)
-    events = answer_events(chosen, question, history=body.history, k=body.k, stream=True, state=state)
+        return answer_once(chosen, question, history=body.history, k=body.k, state=state, holder=holder)
+    events = answer_events(chosen, question, history=body.history, k=body.k, stream=True, state=state, holder=holder)
     # Retrieval runs (and a busy slot or a bad store is reported as a plain JSON error) before the stream starts.
     first = next(events)
     return StreamingResponse(_as_sse(first, events), media_type="text/event-stream", headers=SSE_HEADERS)

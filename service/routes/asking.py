@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from contextlib import closing
 
+from starlette.requests import Request
+
 from service.answer_types import Answer, Turn
 from service.answering import Answerer, AnswerEvent, FinalAnswer
 from service.api_errors import ApiError
 from service.app_state import AppState
-from service.limits import GenerationsBusy
+from service.auth import Principal, client_address
+from service.limits import GenerationsBusy, HolderBusy
 from service.llm import LiteLLMChatModel
 
 
@@ -25,7 +28,23 @@ def check_question(question: str, history: Sequence[Turn], state: AppState) -> s
         )
     if len(history) > settings.max_history_turns:
         raise ApiError(422, "history_too_long", f"at most {settings.max_history_turns} earlier turns are accepted")
+    if not all(_is_text(text) for text in (stripped, *(turn.content for turn in history))):
+        # JSON can escape lone surrogates ("\ud800"); they are not text, and no model or tokenizer takes them.
+        raise ApiError(422, "invalid_request", "the question or history holds invalid Unicode (a lone surrogate)")
     return stripped
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def generation_holder(caller: Principal, request: Request) -> str | None:
+    """Whose share of the generation slots a request counts against: its client address (the admin has none)."""
+    return None if caller.role == "admin" else client_address(request)
 
 
 def answerer_for(answerer: Answerer, model: str | None, state: AppState) -> Answerer:
@@ -47,16 +66,23 @@ def answer_events(
     k: int | None,
     stream: bool,
     state: AppState,
+    holder: str | None = None,
 ) -> Generator[AnswerEvent]:
     """The pipeline's events inside a generation slot, counting the final answer in the metrics.
 
     The slot is taken at the first `next()`, so a caller that pulls the first event before it starts a
-    response turns a full house into a 503 rather than a stream that stalls.
+    response turns a full house into a 503 rather than a stream that stalls. `holder` (the client's address)
+    may hold only its share of the slots and queue; beyond it, 429.
     """
     generates = answerer.settings.mode == "generate" and answerer.chat_model is not None
     if generates:
         try:
-            state.slots.acquire()
+            state.slots.acquire(holder)
+        except HolderBusy as error:
+            state.metrics.rejected.labels(reason="per_address").inc()
+            raise ApiError(
+                429, "rate_limited", f"{error}; wait for them to finish", headers={"Retry-After": "2"}
+            ) from error
         except GenerationsBusy as error:
             state.metrics.rejected.labels(reason="busy").inc()
             raise ApiError(
@@ -69,14 +95,21 @@ def answer_events(
             yield event
     finally:
         if generates:
-            state.slots.release()
+            state.slots.release(holder)
 
 
 def answer_once(
-    answerer: Answerer, question: str, *, history: Sequence[Turn], k: int | None, state: AppState
+    answerer: Answerer,
+    question: str,
+    *,
+    history: Sequence[Turn],
+    k: int | None,
+    state: AppState,
+    holder: str | None = None,
 ) -> Answer:
     """The final answer, without streaming."""
-    with closing(answer_events(answerer, question, history=history, k=k, stream=False, state=state)) as events:
+    events = answer_events(answerer, question, history=history, k=k, stream=False, state=state, holder=holder)
+    with closing(events):
         for event in events:
             if isinstance(event, FinalAnswer):
                 return event.answer

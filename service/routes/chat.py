@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from service.answer_types import Answer, Turn
@@ -22,7 +22,7 @@ from service.api_errors import ERROR_RESPONSES
 from service.app_state import AppState
 from service.llm import LiteLLMChatModel
 from service.openai_models import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
-from service.routes.asking import answer_once, answerer_for, check_question
+from service.routes.asking import answer_once, answerer_for, check_question, generation_holder
 from service.routes.deps import AnswererDep, CallerDep, StateDep
 from service.sse import SSE_HEADERS, sse_event, sse_schema
 
@@ -40,7 +40,7 @@ _STREAM_DOC = {
 
 @router.post("/chat/completions", response_model=ChatCompletionOut, responses={200: _STREAM_DOC, **ERROR_RESPONSES})
 def chat_completions(
-    body: ChatCompletionIn, caller: CallerDep, state: StateDep, answerer: AnswererDep
+    body: ChatCompletionIn, request: Request, caller: CallerDep, state: StateDep, answerer: AnswererDep
 ) -> ChatCompletionOut | StreamingResponse:
     """Answer the last user message from the articles, OpenAI style, with citations."""
     asked = max(n for n, message in enumerate(body.messages) if message.asks())
@@ -54,7 +54,9 @@ def chat_completions(
     chosen = _with_max_tokens(
         answerer_for(answerer, model, state), body.max_completion_tokens or body.max_tokens, state
     )
-    answer = answer_once(chosen, question, history=history, k=None, state=state)
+    answer = answer_once(
+        chosen, question, history=history, k=None, state=state, holder=generation_holder(caller, request)
+    )
     completion = _completion(answer)
     if not body.stream:
         return completion

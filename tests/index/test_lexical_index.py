@@ -72,3 +72,12 @@ def test_searches_do_not_wait_for_a_rebuild(monkeypatch: pytest.MonkeyPatch) -> 
         release.set()
         rebuild.join(timeout=10)
     assert set(scores_by_row(index, {"owl": 1.0})) == {0, 2, 20}
+
+
+def test_passages_without_a_single_term_leave_an_empty_index_not_an_error() -> None:
+    index = index_of(["", ""])  # only punctuation or stop words, once tokenised
+    assert scores_by_row(index, {"owl": 1.0}) == {}
+    assert index.document_frequencies(["owl"]) == {"owl": 0}
+    index.add(np.asarray([5], dtype=np.int64), ["owl night"])
+    index.refresh()
+    assert set(scores_by_row(index, {"owl": 1.0})) == {5}

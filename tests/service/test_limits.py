@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.limits import GenerationsBusy, GenerationSlots, RateLimiter, retry_after_header
+from service.limits import GenerationsBusy, GenerationSlots, HolderBusy, RateLimiter, retry_after_header
 
 
 class Clock:
@@ -62,3 +62,43 @@ def test_a_queued_request_gives_up_after_the_timeout() -> None:
     slots.release()
     with slots.slot():
         assert slots.running == 1
+
+
+def test_a_freed_slot_goes_to_the_longest_waiting_request_not_a_newcomer() -> None:
+    slots = GenerationSlots(concurrent=1, queued=2, timeout_s=10)
+    slots.acquire()
+    got: list[str] = []
+
+    def take(name: str) -> None:
+        slots.acquire()
+        got.append(name)
+
+    waiter = threading.Thread(target=take, args=("waiter",))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while slots.waiting == 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    slots.release()
+    newcomer = threading.Thread(target=take, args=("newcomer",))
+    newcomer.start()
+    waiter.join(timeout=10)
+    assert got == ["waiter"], "the newcomer queued behind the waiter"
+    slots.release()
+    newcomer.join(timeout=10)
+    assert got == ["waiter", "newcomer"]
+    slots.release()
+    assert slots.running == 0
+
+
+def test_one_holder_gets_at_most_its_share_and_forgets_it_when_done() -> None:
+    slots = GenerationSlots(concurrent=4, queued=4, timeout_s=1, per_holder=1)
+    slots.acquire("203.0.113.1")
+    with pytest.raises(HolderBusy):
+        slots.acquire("203.0.113.1")
+    slots.acquire("203.0.113.2")  # another client still gets a slot
+    slots.release("203.0.113.1")
+    slots.acquire("203.0.113.1")  # its share is free again
+    slots.release("203.0.113.1")
+    slots.release("203.0.113.2")
+    assert slots.running == 0

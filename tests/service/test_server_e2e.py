@@ -40,7 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
         "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [SITE_ORIGIN]}),
         "FOOTNOTE_ANSWER_MODE": "extractive",
-        "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "30",
+        # Low, so that the burst below is limited however slowly a busy machine sends it.
+        "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "5",
     }
     with footnote_server(tmp_path_factory.mktemp("e2e") / "home", env) as running:
         yield running
@@ -89,7 +90,7 @@ def test_writes_are_refused_without_the_admin_key(server: RunningServer) -> None
 
 def test_a_site_key_is_rate_limited(server: RunningServer) -> None:
     with httpx.Client(base_url=server.url, timeout=60) as client:
-        statuses = [client.get("/v1/search", params={"q": "drills"}, headers=SITE).status_code for _ in range(40)]
+        statuses = [client.get("/v1/search", params={"q": "drills"}, headers=SITE).status_code for _ in range(10)]
         assert 429 in statuses and set(statuses) <= {200, 429}
         limited = client.get("/v1/search", params={"q": "drills"}, headers=SITE)
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
@@ -120,7 +121,12 @@ def test_the_openai_client_gets_a_cited_answer(server: RunningServer) -> None:
 
 
 def test_the_embedded_model_streams_a_verified_answer(tmp_path: Path) -> None:
-    with footnote_server(tmp_path / "home") as server, httpx.Client(base_url=server.url, timeout=300) as client:
+    # A generous LLM time-out: on a busy CI machine the small model can take minutes; bench/ measures speed.
+    slow_machine = {"FOOTNOTE_LLM_TIMEOUT_S": "400"}
+    with (
+        footnote_server(tmp_path / "home", slow_machine) as server,
+        httpx.Client(base_url=server.url, timeout=450) as client,
+    ):
         response = client.post("/v1/ask", json={"question": "why is Russia expanding its role?", "stream": True})
         events = sse_events(response.text)
         names = [name for name, _ in events]
