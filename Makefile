@@ -37,7 +37,7 @@ unit: setup browser
 # The widget's browser tests drive Debian's Chromium through Playwright (which never downloads a browser of its
 # own). Installs it only when missing; needs root, as in CI.
 browser:
-	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # The citation-evaluation gate (thresholds and subset in eval/datasets/bundled.baseline.json; exit 3 below them):
 # the extractive path on the whole bundled set, and the embedded defaults on its 12-question stratified `gate`
