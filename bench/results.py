@@ -34,8 +34,11 @@ def _load_average() -> list[float] | None:
         return None
 
 
-def measure(parts: tuple[str, ...], *, quick: bool) -> dict[str, Any]:
-    """Run the chosen benchmarks in order; each part's duration and the load before it are recorded."""
+def measure(parts: tuple[str, ...], *, quick: bool, save_to: Path | None = None) -> dict[str, Any]:
+    """Run the chosen benchmarks in order; each part's duration and the load before it are recorded.
+
+    With `save_to`, the figures so far are saved after each part, so a part that fails loses only itself.
+    """
     results: dict[str, Any] = {
         "commit": commit(),
         "machine": machine(),
@@ -50,6 +53,9 @@ def measure(parts: tuple[str, ...], *, quick: bool) -> dict[str, Any]:
         results[part] = _run_part(part, quick=quick)
         results["durations_s"][part] = round(time.perf_counter() - started, 1)
         print(f"bench: {part} done in {results['durations_s'][part]} s", file=sys.stderr, flush=True)
+        if save_to is not None:
+            save_to.parent.mkdir(exist_ok=True)
+            save_to.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     results["load_average"]["end"] = _load_average()
     backends: dict[str, dict[str, Any]] = {}
     for name, figures in (results.get("ingest") or {}).get("backends", {}).items():
@@ -64,15 +70,16 @@ def measure(parts: tuple[str, ...], *, quick: bool) -> dict[str, Any]:
 
 
 def _run_part(part: str, *, quick: bool) -> dict[str, Any]:
+    # BENCH_DOCUMENTS / BENCH_QUERIES shrink a run on a machine too busy for the full one (recorded in the output).
     if part == "ingest":
         from bench import ingest_throughput
 
-        return ingest_throughput.run(documents=40 if quick else 200)
+        return ingest_throughput.run(documents=int(os.environ.get("BENCH_DOCUMENTS", 40 if quick else 200)))
     if part == "search":
         from bench import search_latency
 
         sizes = (2_000,) if quick else (10_000, 100_000)
-        return search_latency.run(sizes=sizes, queries=20 if quick else 200)
+        return search_latency.run(sizes=sizes, queries=int(os.environ.get("BENCH_QUERIES", 20 if quick else 200)))
     if part == "quality":
         from bench import scifact_quality
 
@@ -183,9 +190,8 @@ def main() -> None:
     if args.render:
         results = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
     else:
-        results = measure(tuple(args.parts), quick=args.quick)
-        RESULTS_JSON.parent.mkdir(exist_ok=True)
         target = RESULTS_JSON.with_name("results-quick.json") if args.quick else RESULTS_JSON
+        results = measure(tuple(args.parts), quick=args.quick, save_to=target)
         target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     output.parent.mkdir(exist_ok=True)
     output.write_text(render(results), encoding="utf-8")
