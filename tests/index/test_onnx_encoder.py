@@ -51,8 +51,11 @@ def test_onnx_and_int8_agree_with_torch_and_the_export_is_cached(onnx_cache: Pat
         assert vectors.shape == (3, 384) and vectors.dtype == np.float32
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
         assert np.min(np.sum(vectors * reference, axis=1)) > floor
-        # Batching by length must not reorder the output: each text keeps its own vector.
-        assert np.allclose(embedder.embed_query(SENTENCES[2])[0], vectors[2], atol=1e-5)
+        # Batching by length must not reorder the output: each text keeps its own vector. (int8 activations are
+        # quantised per batch, so a text alone comes out very slightly different from the same text in a batch.)
+        alone = embedder.embed_query(SENTENCES[2])[0]
+        assert alone @ vectors[2] > (0.99 if embedder is int8 else 0.99999)
+        assert alone @ vectors[2] > max(alone @ vectors[0], alone @ vectors[1]) + 0.5
         query = embedder.embed_query("Where did Russian troops hold drills?")[0]
         assert vectors[0] @ query > vectors[1] @ query + 0.2
     assert int8.name == "all-MiniLM-L6-v2+onnx-int8" and full.name == "all-MiniLM-L6-v2"
