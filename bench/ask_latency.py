@@ -10,6 +10,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import PROJECT_ROOT, percentile_ms, report
 from eval.questions import load_questions
@@ -32,10 +33,8 @@ def time_to_first_token(answerer: Answerer, question: str) -> tuple[float, float
     return (first if first is not None else time.perf_counter() - started), time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5, help="distinct questions timed")
-    args = parser.parse_args()
+def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
+    """Every ask figure as one record, with the settings that produced it under "settings"."""
     questions = load_questions(DEV_SET)
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
@@ -48,7 +47,7 @@ def main() -> None:
         first_tokens, streamed, totals, extractive_totals = [], [], [], []
         # Distinct questions: llama.cpp reuses the cached prefix of a repeated prompt, which would hide the
         # prompt-processing time from the time to first token.
-        timed = [canonical, *(q.question for q in questions if q.answerable and not q.history)][: args.repeats]
+        timed = [canonical, *(q.question for q in questions if q.answerable and not q.history)][:repeats]
         for question in timed:
             first, last = time_to_first_token(generative, question)
             first_tokens.append(first)
@@ -61,35 +60,40 @@ def main() -> None:
             extractive.answer(question)
             extractive_totals.append(time.perf_counter() - started)
         drafts = kept = recited = dropped = 0
-        for dev_question in questions:
+        for dev_question in questions if verification else []:
             answer = generative.answer(dev_question.question, history=dev_question.history)
             drafts += answer.verification.draft_sentences
             kept += answer.verification.kept
             recited += answer.verification.recited
             dropped += answer.verification.dropped
         collection.close()
-    report(
-        "ask_latency",
-        settings={
+    return {
+        "settings": {
             "model": settings.model,
             "k": settings.answer_k,
             "prompt_passages": settings.prompt_passages,
             "max_tokens": settings.max_tokens,
-            "repeats": args.repeats,
-            "dev_questions": len(questions),
+            "repeats": repeats,
+            "dev_questions": len(questions) if verification else 0,
         },
-        figures={
-            "ttft_p50_ms": round(percentile_ms(first_tokens, 50)),
-            "stream_total_p50_ms": round(percentile_ms(streamed, 50)),
-            "ask_total_p50_ms": round(percentile_ms(totals, 50)),
-            "ask_total_p95_ms": round(percentile_ms(totals, 95)),
-            "extractive_total_p50_ms": round(percentile_ms(extractive_totals, 50)),
-            "draft_sentences": drafts,
-            "kept_share": round(kept / drafts, 3) if drafts else 0.0,
-            "recited_share": round(recited / drafts, 3) if drafts else 0.0,
-            "dropped_share": round(dropped / drafts, 3) if drafts else 0.0,
-        },
-    )
+        "ttft_p50_ms": round(percentile_ms(first_tokens, 50)),
+        "stream_total_p50_ms": round(percentile_ms(streamed, 50)),
+        "ask_total_p50_ms": round(percentile_ms(totals, 50)),
+        "ask_total_p95_ms": round(percentile_ms(totals, 95)),
+        "extractive_total_p50_ms": round(percentile_ms(extractive_totals, 50)),
+        "draft_sentences": drafts,
+        "kept_share": round(kept / drafts, 3) if drafts else 0.0,
+        "recited_share": round(recited / drafts, 3) if drafts else 0.0,
+        "dropped_share": round(dropped / drafts, 3) if drafts else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=5, help="distinct questions timed")
+    args = parser.parse_args()
+    figures = run(repeats=args.repeats)
+    report("ask_latency", settings=figures.pop("settings"), figures=figures)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Search latency p50/p95 at 1e4 and 1e5 passages, excluding the query embedding, next to raw FAISS.
+"""Search latency p50/p95 at 1e4 and 1e5 passages, excluding the query embedding, next to raw FAISS (the
+limit) and LlamaIndex's FAISS retriever (the peer), over the same passages and query vectors.
 
 The store is filled with synthetic passages (Zipf-distributed words, random unit vectors): latency
 depends on sizes and posting-list lengths, not on meaning, and embedding 1e5 real passages would take
@@ -11,10 +12,12 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bench.common import percentile_ms, report, time_calls
+from bench.peer_client import PeerUnavailableError, peer_available, peer_search
 from index import Collection, CollectionSettings, Document, Passage, RetrievalSettings, Retriever, get_embedder
 from index.chunking import CHUNKER_VERSION
 from index.embedding import Vectors
@@ -26,6 +29,7 @@ DIMENSION = 384
 PASSAGES_PER_DOCUMENT = 10
 WORDS_PER_PASSAGE = 110
 VOCABULARY = 30_000
+K = 6
 
 
 class QueryPool:
@@ -52,8 +56,8 @@ def unit_vectors(rng: np.random.Generator, count: int) -> Vectors:
     return vectors
 
 
-def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]:
-    """Write synthetic documents straight into the store; returns the vocabulary."""
+def fill_store(home: Path, passages: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    """Write synthetic documents straight into the store; returns the vocabulary and the passage texts."""
     vocabulary = [f"w{n}" for n in range(VOCABULARY)]
     weights = 1.0 / np.arange(1, VOCABULARY + 1)
     weights /= weights.sum()
@@ -71,10 +75,12 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]
     # Draw every word at once: numpy's weighted choice re-reads all weights on each call.
     drawn = rng.choice(VOCABULARY, size=(passages, WORDS_PER_PASSAGE), p=weights)
     batch: list[PreparedDocument] = []
+    texts: list[str] = []
     for number in range(passages // PASSAGES_PER_DOCUMENT):
         rows = drawn[number * PASSAGES_PER_DOCUMENT : (number + 1) * PASSAGES_PER_DOCUMENT]
         bodies = [" ".join(vocabulary[i] for i in row) + "." for row in rows]
         text = "\n\n".join(bodies)
+        texts.extend(bodies)
         spans, offset = [], 0
         for ordinal, body in enumerate(bodies):
             spans.append(Passage(f"d{number}", ordinal, offset, offset + len(body), body))
@@ -88,37 +94,49 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> list[str]
     if batch:
         store.write_documents(batch)
     store.close()
-    return vocabulary
+    return vocabulary, texts
 
 
-def measure(size: int, queries: int, rng: np.random.Generator) -> dict[str, float]:
+def measure(size: int, queries: int, rng: np.random.Generator, *, peer: bool) -> dict[str, Any]:
+    """Latency of every retriever over the same synthetic passages and the same query vectors."""
     import faiss
 
     with tempfile.TemporaryDirectory() as directory:
         home = Path(directory)
-        vocabulary = fill_store(home, size, rng)
-        pool = QueryPool(unit_vectors(rng, queries))
+        vocabulary, passage_texts = fill_store(home, size, rng)
+        query_vectors = unit_vectors(rng, queries)
+        pool = QueryPool(query_vectors)
         started = time.perf_counter()
         collection = Collection(home, embedder=pool, settings=CollectionSettings())
         open_seconds = time.perf_counter() - started
         texts = [" ".join(rng.choice(vocabulary[:5000], size=8)) for _ in range(queries)]
-        figures: dict[str, float] = {"open_store_s": round(open_seconds, 2)}
+        figures: dict[str, Any] = {"open_store_s": round(open_seconds, 2)}
         modes: tuple[RetrievalMode, ...] = ("dense", "lexical", "hybrid")
         for mode in modes:
-            retriever = Retriever(collection, RetrievalSettings(k=6, mode=mode))
+            retriever = Retriever(collection, RetrievalSettings(k=K, mode=mode))
             retriever.search(texts[0])  # warm caches (the lexical index is built lazily)
             samples = _time_searches(retriever, texts)
             figures[f"{mode}_p50_ms"] = round(percentile_ms(samples, 50), 2)
             figures[f"{mode}_p95_ms"] = round(percentile_ms(samples, 95), 2)
-        raw = faiss.IndexFlatIP(DIMENSION)
-        raw.add(collection.passage_vectors(collection.store.read_index_rows().rowids))
-        query_vectors = unit_vectors(rng, queries)
-        iterator_raw = iter(range(queries))
-        with faiss_threads(1):
-            samples = time_calls(lambda: raw.search(query_vectors[next(iterator_raw)][None, :], 100), repeats=queries)
-        figures["raw_faiss_flat_p50_ms"] = round(percentile_ms(samples, 50), 2)
-        figures["raw_faiss_flat_p95_ms"] = round(percentile_ms(samples, 95), 2)
+        vectors = collection.passage_vectors(collection.store.read_index_rows().rowids)
         collection.close()
+    raw = faiss.IndexFlatIP(DIMENSION)
+    raw.add(vectors)
+    iterator_raw = iter(range(queries))
+    with faiss_threads(1):
+        # k results, as every retriever here returns: the scan of all vectors is the cost, not k.
+        samples = time_calls(lambda: raw.search(query_vectors[next(iterator_raw)][None, :], K), repeats=queries)
+    figures["raw_faiss_p50_ms"] = round(percentile_ms(samples, 50), 2)
+    figures["raw_faiss_p95_ms"] = round(percentile_ms(samples, 95), 2)
+    if peer:
+        try:
+            measured = peer_search(passage_texts, vectors, texts, query_vectors)
+        except PeerUnavailableError as error:
+            figures["peer_error"] = str(error)
+        else:
+            figures["peer_p50_ms"] = measured["p50_ms"]
+            figures["peer_p95_ms"] = measured["p95_ms"]
+            figures["peer_build_s"] = measured["build_s"]
     return figures
 
 
@@ -131,31 +149,37 @@ def _time_searches(retriever: Retriever, texts: list[str]) -> list[float]:
     return durations
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--queries", type=int, default=200)
-    args = parser.parse_args()
+def run(*, sizes: tuple[int, ...] = (10_000, 100_000), queries: int = 200) -> dict[str, Any]:
+    """Every latency figure as one record; the peer is skipped (with a note) when its virtualenv is missing."""
     rng = np.random.default_rng(0)
-    figures: dict[str, object] = {str(size): measure(size, args.queries, rng) for size in args.sizes}
+    peer = peer_available()
+    figures: dict[str, Any] = {str(size): measure(size, queries, rng, peer=peer) for size in sizes}
+    if not peer:
+        figures["peer_error"] = "no .venv-peer: run `make bench-peer`"
     embedder = get_embedder("all-MiniLM-L6-v2")
     embedder.embed_query("warm up")
     samples = time_calls(lambda: embedder.embed_query("why is Russia expanding its role?"), repeats=50)
     figures["query_embedding_p50_ms"] = round(percentile_ms(samples, 50), 2)
     figures["query_embedding_p95_ms"] = round(percentile_ms(samples, 95), 2)
-    report(
-        "search_latency",
-        settings={
-            "k": 6,
-            "candidates": 100,
-            "index": "flat",
-            "faiss_threads": 1,
-            "queries": args.queries,
-            "words_per_passage": WORDS_PER_PASSAGE,
-            "vocabulary": VOCABULARY,
-        },
-        figures=figures,
-    )
+    figures["settings"] = {
+        "k": K,
+        "candidates": RetrievalSettings().candidates,
+        "index": "flat",
+        "faiss_threads": 1,
+        "queries": queries,
+        "words_per_passage": WORDS_PER_PASSAGE,
+        "vocabulary": VOCABULARY,
+    }
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    figures = run(sizes=tuple(args.sizes), queries=args.queries)
+    report("search_latency", settings=figures.pop("settings"), figures=figures)
 
 
 if __name__ == "__main__":

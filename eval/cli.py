@@ -12,7 +12,7 @@ from typing import Any
 from eval.calibration import fit_relevance, fit_support, read_jsonl
 from eval.citations_command import add_citations_commands
 from eval.retrieval import evaluate_retrieval, load_beir
-from index import Collection, DocumentLoadError, Retriever, get_embedder
+from index import Collection, DocumentLoadError, Retriever
 from service.settings import Settings, get_settings
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
@@ -46,9 +46,11 @@ def _existing_dir(text: str) -> Any:
 
 
 def _eval_store(settings: Settings, dataset_name: str) -> Any:
+    from service.resources import settings_embedder
+
     # One store per dataset and indexing setup, kept between runs so the corpus is embedded once.
     setup = (
-        f"{dataset_name}-{settings.embedding_model}-w{settings.chunk_max_words}-o{settings.chunk_overlap_sentences}"
+        f"{dataset_name}-{settings_embedder(settings).name}-w{settings.chunk_max_words}-o{settings.chunk_overlap_sentences}"
         f"-t{settings.lexical_title_repeats}"
     )
     return settings.home / "eval" / _UNSAFE.sub("_", setup)
@@ -58,6 +60,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from service.cli import print_json
+    from service.resources import settings_embedder
 
     settings = get_settings()
     if args.mode is not None:
@@ -65,7 +68,7 @@ def _retrieval(args: argparse.Namespace) -> int:
     dataset = load_beir(args.dataset, split=args.split)
     collection = Collection(
         _eval_store(settings, dataset.name),
-        embedder=get_embedder(settings.embedding_model),
+        embedder=settings_embedder(settings),
         settings=settings.collection_settings(),
     )
     try:
@@ -82,6 +85,7 @@ def _retrieval(args: argparse.Namespace) -> int:
         "document_ranking": "MaxP: each document ranked by its best passage",
         "index": {
             "embedding_model": settings.embedding_model,
+            "embedding_backend": settings.embedding_backend,
             "chunk_max_words": settings.chunk_max_words,
             "chunk_overlap_sentences": settings.chunk_overlap_sentences,
             "bm25_k1": settings.bm25_k1,

@@ -110,6 +110,20 @@ def _load_sentence_transformer(model: str) -> SentenceTransformer:
 
 
 @lru_cache(maxsize=4)
-def get_embedder(model: str = DEFAULT_EMBEDDING_MODEL) -> SentenceTransformerEmbedder:
-    """One embedder per model name per process, so the weights load once."""
-    return SentenceTransformerEmbedder(model)
+def get_embedder(
+    model: str = DEFAULT_EMBEDDING_MODEL, *, backend: str = "torch", cache_dir: Path | None = None
+) -> Embedder:
+    """One embedder per model and backend per process, so the weights load once.
+
+    `backend` is "torch" (sentence-transformers), "onnx" or "onnx-int8" (ONNX Runtime, exported once into
+    `cache_dir` from the local weights; see index/onnx_encoder.py).
+    """
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model)
+    if backend not in ("onnx", "onnx-int8"):
+        raise ValueError(f"unknown embedding backend {backend!r}: expected torch, onnx or onnx-int8")
+    if cache_dir is None:
+        raise ValueError("the ONNX backends need a cache folder for the exported model")
+    from index.onnx_encoder import OnnxEmbedder
+
+    return OnnxEmbedder(model, cache_dir=cache_dir, quantized=backend == "onnx-int8")

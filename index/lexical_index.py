@@ -107,6 +107,7 @@ class Bm25Index:
         self._version = 0
         self._built_version = -1
         self._removed_since_build: set[int] = set()
+        self._position: dict[int, int] | None = None
         self._lock = threading.RLock()
         self._refresh_lock = threading.Lock()
 
@@ -118,6 +119,7 @@ class Bm25Index:
         with self._lock:
             self._rowids.extend(int(r) for r in rowids)
             self._tokens.extend(t.split() for t in tokens)
+            self._position = None
             self._version += 1
 
     def remove(self, rowids: RowIds) -> None:
@@ -130,6 +132,7 @@ class Bm25Index:
             self._rowids = [r for r, _ in kept]
             self._tokens = [t for _, t in kept]
             self._removed_since_build |= gone
+            self._position = None
             self._version += 1
 
     def refresh(self) -> None:
@@ -165,7 +168,10 @@ class Bm25Index:
         the list always lines up with `rowids`, so callers can pair it with their scores.
         """
         with self._lock:
-            position = {rowid: index for index, rowid in enumerate(self._rowids)}
+            # Built once per change, not per question: at 1e5 passages the map alone took ~10 ms to build.
+            if self._position is None:
+                self._position = {rowid: index for index, rowid in enumerate(self._rowids)}
+            position = self._position
             return [Counter(self._tokens[position[int(r)]]) if int(r) in position else Counter() for r in rowids]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
@@ -218,9 +224,16 @@ class _BuiltIndex:
         return int(self.matrix.indptr[column + 1] - self.matrix.indptr[column])
 
     def score(self, weighted_terms: Mapping[str, float]) -> npt.NDArray[np.float32]:
-        known = [(self.vocabulary[t], w) for t, w in weighted_terms.items() if t in self.vocabulary]
-        if not known:
-            return np.zeros(len(self.rowids), dtype=np.float32)
-        columns = [column for column, _ in known]
-        weights = np.asarray([weight for _, weight in known], dtype=np.float32)
-        return np.asarray(self.matrix[:, columns] @ weights, dtype=np.float32).ravel()
+        # Add each term's column straight from the CSC arrays: slicing the matrix by columns first copied every
+        # posting list, which at 1e5 passages cost more than the sums. Same arithmetic as the sparse product
+        # (float32 weights, one column after another), so the scores are bit for bit the same.
+        accumulator = np.result_type(self.matrix.dtype, np.float32)
+        scores = np.zeros(len(self.rowids), dtype=accumulator)
+        indptr, indices, data = self.matrix.indptr, self.matrix.indices, self.matrix.data
+        for term, weight in weighted_terms.items():
+            column = self.vocabulary.get(term)
+            if column is None:
+                continue
+            start, end = indptr[column], indptr[column + 1]
+            scores[indices[start:end]] += data[start:end] * accumulator.type(np.float32(weight))
+        return scores.astype(np.float32, copy=False)

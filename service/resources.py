@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from index import Collection, Retriever, expand_paths, get_embedder, load_path
+from index import Collection, Embedder, Retriever, expand_paths, get_embedder, load_path
 from service.answering import Answerer
 from service.llm import LiteLLMChatModel
 from service.settings import Settings
@@ -13,11 +13,18 @@ from service.support import HeuristicSupportScorer
 logger = logging.getLogger(__name__)
 
 
+def settings_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; the ONNX backends export the model once into the data directory."""
+    return get_embedder(
+        settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.home / "models"
+    )
+
+
 def open_collection(settings: Settings, *, allow_settings_mismatch: bool = False) -> Collection:
     """The collection in the configured data directory, with the configured (lazily loaded) embedder."""
     return Collection(
         settings.home,
-        embedder=get_embedder(settings.embedding_model),
+        embedder=settings_embedder(settings),
         settings=settings.collection_settings(),
         allow_settings_mismatch=allow_settings_mismatch,
     )

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=default_home, description="Data directory holding the store.")
     demo_corpus: Path = Field(default=PROJECT_ROOT / "corpus", description="Articles indexed into an empty store.")
     embedding_model: str = Field(default="all-MiniLM-L6-v2", description="sentence-transformers name or path.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="torch", description="torch, or ONNX Runtime (int8: faster, slightly different vectors)."
+    )
     chunk_max_words: int = Field(default=120, ge=20, le=1000)
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=10)
     index_kind: Literal["flat", "hnsw"] = "flat"
