@@ -403,10 +403,7 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
         "title": "Heron watch <script>xssHit('title')</script><img src=x onerror=\"xssHit('title-img')\">",
         "date": "2025-04-02",
         "text": "\n\n".join(
-            # One clean sentence answers the question: the service never quotes a sentence holding markup that
-            # would fire a request, so without it the question would abstain before the model is asked.
-            ["Heron watch: the wardens counted 214 nests at Lake Vesi this spring."]
-            + ["Heron watch: the wardens counted nests at Lake Vesi <script>xssHit('doc')</script> this spring."]
+            ["Heron watch: the wardens counted 214 nests at Lake Vesi this spring. <script>xssHit('doc')</script>"]
             + ["Heron watch: the wardens counted the nests again <img src=x onerror=\"xssHit('doc-img')\">."]
             + [f"Heron watch note {p.id}: {p.payload}" for p in in_document]
         ),
