@@ -176,6 +176,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Ask",
         "",
+        _ask_run_note(results),
         "**Not measured in this run.**"
         if not ask_settings
         else f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions, "
@@ -186,6 +187,11 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(line for line in lines if line is not None)
+
+
+def _ask_run_note(results: dict[str, Any]) -> str:
+    run = results.get("ask_run")
+    return f"Ask part from a separate run (commit `{run['commit']}`, {run['started']}): {run['note']}.\n" if run else ""
 
 
 def _peer_error(figures: dict[str, Any]) -> str:
