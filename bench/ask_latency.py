@@ -37,7 +37,9 @@ def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
     """Every ask figure as one record, with the settings that produced it under "settings"."""
     questions = load_questions(DEV_SET)
     with tempfile.TemporaryDirectory() as home:
-        settings = Settings(home=Path(home))
+        # A generous model time-out: on a busy machine the embedded model can take over the default minute, and a
+        # benchmark should time that, not fail on it.
+        settings = Settings(home=Path(home), llm_timeout_s=600)
         collection = open_collection(settings)
         index_demo_corpus_if_empty(collection, settings)
         generative = build_answerer(collection, settings)

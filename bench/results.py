@@ -57,6 +57,11 @@ def measure(parts: tuple[str, ...], *, quick: bool, save_to: Path | None = None)
             save_to.parent.mkdir(exist_ok=True)
             save_to.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     results["load_average"]["end"] = _load_average()
+    return results
+
+
+def backend_figures(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per embedding backend: its encoder speed (ingest part) and its quality figures (SciFact part)."""
     backends: dict[str, dict[str, Any]] = {}
     for name, figures in (results.get("ingest") or {}).get("backends", {}).items():
         backends.setdefault(name, {})["encoder_passages_per_s"] = figures.get("encoder_passages_per_s")
@@ -65,8 +70,7 @@ def measure(parts: tuple[str, ...], *, quick: bool, save_to: Path | None = None)
     if "torch" in backends:
         backends["torch"].setdefault("cosine_to_torch_mean", 1.0)
         backends["torch"].setdefault("cosine_to_torch_min", 1.0)
-    results["backends"] = backends
-    return results
+    return backends
 
 
 def _run_part(part: str, *, quick: bool) -> dict[str, Any]:
@@ -90,7 +94,13 @@ def _run_part(part: str, *, quick: bool) -> dict[str, Any]:
 
 
 def render(results: dict[str, Any]) -> str:
-    """The whole RESULTS.md."""
+    """The whole RESULTS.md; a part that was not measured says so instead of showing empty figures."""
+    results = {**results, "backends": backend_figures(results)}
+    if not results.get("quality"):
+        from bench.scifact_quality import SCIFACT, published_figures
+
+        readme = SCIFACT / "README.md"
+        results["quality_reference"] = {"published": published_figures(readme) if readme.is_file() else []}
     load = results.get("load_average", {})
     busy = any(values and values[0] > 2.0 for values in load.values())
     load_note = ", ".join(f"{part} {values[0]}" for part, values in load.items() if values)
@@ -147,7 +157,10 @@ def render(results: dict[str, Any]) -> str:
         _peer_error(results.get("search") or {}),
         "## Retrieval quality (SciFact)",
         "",
-        f"{quality.get('dataset')} {quality.get('split')} split: {quality.get('queries')} queries, "
+        "" if quality else "**Not measured in this run.** Published figures for reference:\n",
+        ""
+        if not quality
+        else f"{quality.get('dataset')} {quality.get('split')} split: {quality.get('queries')} queries, "
         f"{quality.get('documents')} documents ({quality.get('passages')} passages); documents ranked by their "
         "best passage. Footnote's rows come from eval/retrieval.py (`footnote eval retrieval`), bm25s indexes "
         "whole abstracts with the same stemmer and stop words; published figures are from the dataset's README.",
@@ -163,7 +176,10 @@ def render(results: dict[str, Any]) -> str:
         "",
         "## Ask",
         "",
-        f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions, "
+        _ask_run_note(results),
+        "**Not measured in this run.**"
+        if not ask_settings
+        else f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions, "
         f"{ask_settings.get('prompt_passages')} passages in the prompt, max {ask_settings.get('max_tokens')} "
         "tokens.",
         "",
@@ -171,6 +187,11 @@ def render(results: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(line for line in lines if line is not None)
+
+
+def _ask_run_note(results: dict[str, Any]) -> str:
+    run = results.get("ask_run")
+    return f"Ask part from a separate run (commit `{run['commit']}`, {run['started']}): {run['note']}.\n" if run else ""
 
 
 def _peer_error(figures: dict[str, Any]) -> str:
