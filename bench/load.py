@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench.common import commit, machine, report
 from bench.load_client import RequestSpec, run_load
+from bench.reliability_record import write_record
 from tests.server_process import footnote_server
 
 QUESTIONS = (
@@ -140,16 +141,14 @@ def main() -> None:
     settings: dict[str, object] = {"seconds": args.seconds, "clients": args.clients, "throughput_env": UNLIMITED}
     report("load", settings=settings, figures={"table": table, "runs": results})
     print(f"\n{machine()}, commit {commit()}\n\n{table}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        record = {
-            "check": "load",
-            "figure": f"{server_errors} server errors (5xx other than 503 busy), {unfinished} unfinished requests "
-            f"over {sum(len(rows) for rows in results.values())} runs of {args.seconds:g} s",
-            "passed": server_errors == 0,
-            "details": {"table": table, "runs": results},
-        }
-        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_record(
+        check="load",
+        figure=f"{server_errors} server errors (5xx other than 503 busy), {unfinished} unfinished requests "
+        f"over {sum(len(rows) for rows in results.values())} runs of {args.seconds:g} s",
+        passed=server_errors == 0,
+        details={"table": table, "runs": results},
+        path=args.json,
+    )
 
 
 if __name__ == "__main__":

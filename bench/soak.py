@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import json
 import tempfile
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from pathlib import Path
 from bench.common import report
 from bench.load import QUESTIONS, UNLIMITED
 from bench.load_client import LoadResult, RequestSpec, run_load
+from bench.reliability_record import write_record
 from tests.server_process import footnote_server
 
 WARM_UP_S = 60.0
@@ -89,16 +89,14 @@ def main() -> None:
         "load": summary,
     }
     report("soak", settings={"seconds": args.seconds, "clients": args.clients}, figures=figures)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        record = {
-            "check": "soak",
-            "figure": f"RSS {after_warm_up:.0f} MB after warm-up, {end:.0f} MB after {args.seconds:g} s "
-            f"({summary['answered']} answers, {summary['server_errors']} server errors)",
-            "passed": flat and summary["server_errors"] == 0,
-            "details": figures,
-        }
-        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_record(
+        check="soak",
+        figure=f"RSS {after_warm_up:.0f} MB after warm-up, {end:.0f} MB after {args.seconds:g} s "
+        f"({summary['answered']} answers, {summary['server_errors']} server errors)",
+        passed=flat and summary["server_errors"] == 0,
+        details=figures,
+        path=args.json,
+    )
 
 
 if __name__ == "__main__":
