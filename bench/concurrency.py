@@ -15,7 +15,6 @@ runs a real `footnote serve` (the real embedding model, extractive answers) on a
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import sys
@@ -194,7 +193,7 @@ def _check_hit(
 def main(argv: list[str] | None = None) -> int:
     import httpx
 
-    from bench.common import commit, machine
+    from bench.reliability_record import write_record
     from tests.server_process import footnote_server
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,22 +215,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{result.added} adds and {result.deleted} deletes: {result.wrong_citations} wrong, "
         f"{result.server_errors} 5xx"
     )
-    record = {
-        "check": "concurrency",
-        "figure": figure,
-        "passed": result.passed,
-        "details": {
+    write_record(
+        check="concurrency",
+        figure=figure,
+        passed=result.passed,
+        details={
             **result.__dict__,
             "askers": args.askers,
             "answer_mode": "extractive",
-            "commit": commit(),
-            "machine": machine(),
         },
-    }
-    print(json.dumps(record, indent=2))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        path=args.json,
+    )
     return 0 if result.passed else 1
 
 

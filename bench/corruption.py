@@ -19,7 +19,6 @@ passes the full check.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sqlite3
@@ -255,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--json", type=Path, default=None, help="write the reliability record here")
     args = parser.parse_args(argv)
-    from bench.common import commit, machine
+    from bench.reliability_record import write_record
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="footnote-corruption-") as scratch:
@@ -269,21 +268,16 @@ def main(argv: list[str] | None = None) -> int:
         f"({result.harmless} more left everything served unchanged); "
         f"{result.repaired}/{result.detected} repaired by rebuild"
     )
-    record = {
-        "check": "corruption",
-        "figure": figure,
-        "passed": passed,
-        "details": {
+    write_record(
+        check="corruption",
+        figure=figure,
+        passed=passed,
+        details={
             **result.__dict__,
             "seconds": round(time.monotonic() - started, 1),
-            "commit": commit(),
-            "machine": machine(),
         },
-    }
-    print(json.dumps(record, indent=2))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        path=args.json,
+    )
     return 0 if passed else 1
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import re
 import signal
@@ -304,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         run_child(Path(args.child[0]), int(args.child[1]), int(args.child[2]), args.real_model)
         return 0
-    from bench.common import commit, machine
+    from bench.reliability_record import write_record
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="footnote-crasher-") as scratch:
@@ -327,22 +326,17 @@ def main(argv: list[str] | None = None) -> int:
     figure = f"{fake.survived}/{args.kills} kills survived"
     if args.real_model_kills:
         figure += f" (+{real.survived}/{args.real_model_kills} with {DEFAULT_EMBEDDING_MODEL})"
-    record = {
-        "check": "crash kills",
-        "figure": figure,
-        "passed": passed,
-        "details": {
+    write_record(
+        check="crash kills",
+        figure=figure,
+        passed=passed,
+        details={
             "tiny_embedder": fake.__dict__,
             "real_model": real.__dict__,
             "seconds": round(time.monotonic() - started, 1),
-            "commit": commit(),
-            "machine": machine(),
         },
-    }
-    print(json.dumps(record, indent=2))
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        path=args.json,
+    )
     return 0 if passed else 1
 
 
