@@ -25,7 +25,9 @@ from playwright.sync_api import Page, sync_playwright
 from bench.common import commit, machine
 from tests.service.widget.browser_support import (
     ADMIN_KEY,
+    WIDGET,
     XSS_INIT_SCRIPT,
+    ask,
     host_page,
     hostile_answer_stream,
     is_loopback,
@@ -34,8 +36,6 @@ from tests.service.widget.browser_support import (
     widget_server,
 )
 
-WIDGET = "footnote-widget"
-
 
 def codeword(index: int) -> str:
     """A made-up word per payload (letters only), so lexical search finds exactly its document."""
@@ -43,15 +43,9 @@ def codeword(index: int) -> str:
     return "qz" + letters[index // 26 % 26] + letters[index % 26] + "vel"
 
 
-def ask(page: Page, question: str) -> None:
-    exchanges = page.locator(f"{WIDGET} .exchange")
-    before = exchanges.count()
-    field = page.locator(f"{WIDGET} .input")
-    field.fill(question)
-    field.press("Enter")
-    exchange = exchanges.nth(before)
-    exchange.locator(".answer-text, .error").first.wait_for(timeout=120_000)
-    chips = exchange.locator(".chip")
+def ask_and_open_every_chip(page: Page, question: str) -> None:
+    """Ask through the widget, then open every citation chip of the answer."""
+    chips = ask(page, question, timeout_ms=120_000).locator(".chip")
     for index in range(chips.count()):
         chips.nth(index).click()
 
@@ -89,7 +83,7 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
                 if time.monotonic() - started > time_limit_s:
                     break
                 running.llm.reply = f"{payload.payload}\nField note {codeword(index)} records it [1]."
-                ask(page, f"What does field note {codeword(index)} record?")
+                ask_and_open_every_chip(page, f"What does field note {codeword(index)} record?")
                 asked += 1
                 shown = page.locator(f"{WIDGET} .log").text_content() or ""
                 if payload.payload in shown:
@@ -105,7 +99,7 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
                     headers={"Access-Control-Allow-Origin": running.host_origin},
                 ),
             )
-            ask(page, "all payloads at once")
+            ask_and_open_every_chip(page, "all payloads at once")
             page.wait_for_timeout(1000)
             executed: list[str] = page.evaluate("window.__xss")
             tags = set(

@@ -14,7 +14,7 @@ from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright
 
 from tests import server_process
 from tests.server_process import RunningServer, footnote_server
@@ -41,6 +41,7 @@ GROUNDED_DRAFT = "Russia is concerned about the security of its southern flank i
 # A payload that runs calls xssHit(id); every page the tests open defines it first and records the calls.
 XSS_INIT_SCRIPT = "window.__xss = []; window.xssHit = function (id) { window.__xss.push(String(id)); };"
 # The tags the widget builds; anything else in its shadow root came from data rendered as HTML.
+WIDGET = "footnote-widget"
 WIDGET_TAGS = {
     "DIV", "P", "BUTTON", "SECTION", "H2", "FORM", "INPUT", "LABEL", "OL", "LI", "BLOCKQUOTE", "SPAN", "A",
     "STYLE",
@@ -281,3 +282,15 @@ def hostile_answer_stream(payloads: list[Payload]) -> str:
     passages = [{"document_id": f"doc-{p.id}", "title": p.payload, "text": p.payload} for p in payloads]
     deltas = "".join(sse("delta", {"text": p.payload + "\n"}) for p in payloads)
     return sse("passages", {"passages": passages}) + deltas + sse("answer", answer) + sse("done", {})
+
+
+def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
+    """Ask through the widget's form; the exchange once its answer (or error) is shown."""
+    exchanges = page.locator(f"{WIDGET} .exchange")
+    before = exchanges.count()
+    field = page.locator(f"{WIDGET} .input")
+    field.fill(question)
+    field.press("Enter")
+    exchange = exchanges.nth(before)
+    exchange.locator(".answer-text, .error").first.wait_for(timeout=timeout_ms)
+    return exchange

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
 
 from tests.service.api_support import sse_events
 from tests.service.widget.browser_support import (
@@ -21,9 +21,11 @@ from tests.service.widget.browser_support import (
     CANONICAL,
     PROJECT_ROOT,
     SITE_KEY,
+    WIDGET,
     WIDGET_TAGS,
     XSS_INIT_SCRIPT,
     WidgetServer,
+    ask,
     host_page,
     hostile_answer_stream,
     is_loopback,
@@ -37,7 +39,6 @@ pytestmark = pytest.mark.slow  # the real embedding model behind a real server
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
-WIDGET = "footnote-widget"
 # A host page that tries hard to hide or restyle everything, the widget's host element included.
 AGGRESSIVE_CSS = """
 * { all: unset; display: none !important; font-size: 2px !important; line-height: 0 !important;
@@ -128,18 +129,6 @@ def stream_on(page: Page, running: WidgetServer, body: str) -> None:
 def open_panel(page: Page) -> None:
     page.locator(f"{WIDGET} .launcher").click()
     expect(page.get_by_role("dialog", name="Ask the articles")).to_be_visible()
-
-
-def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
-    """Ask through the widget's form; the exchange once its answer (or error) is shown."""
-    exchanges = page.locator(f"{WIDGET} .exchange")
-    before = exchanges.count()
-    field = page.locator(f"{WIDGET} .input")
-    field.fill(question)
-    field.press("Enter")
-    exchange = exchanges.nth(before)
-    exchange.locator(".answer-text, .error").first.wait_for(timeout=timeout_ms)
-    return exchange
 
 
 def focused(page: Page) -> str:
