@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from pydantic_settings import SettingsError
 
 from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
 from service.answer_types import Turn
+from service.api_models import NOT_BLANK
 from service.index_commands import add_index_commands
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
@@ -60,14 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(handler=_ingest)
 
     search = commands.add_parser("search", help="print the passages retrieved for a question")
-    search.add_argument("question")
+    search.add_argument("question", type=_question)
     search.add_argument("-k", type=_positive_int, default=None, help="how many passages (default: FOOTNOTE_TOP_K)")
     search.add_argument("--mode", choices=["hybrid", "dense", "lexical"], default=None)
     search.add_argument("--json", action="store_true", help="print one JSON list of passages")
     search.set_defaults(handler=_search)
 
     ask = commands.add_parser("ask", help="answer a question with citations to exact quotes")
-    ask.add_argument("question")
+    ask.add_argument("question", type=_question)
     ask.add_argument("-k", type=_positive_int, default=None, help="passages to retrieve (default: FOOTNOTE_ANSWER_K)")
     ask.add_argument("--model", default=None, help="any litellm model string (default: FOOTNOTE_MODEL)")
     ask.add_argument("--extractive", action="store_true", help="quote the sources without a language model")
@@ -124,6 +126,13 @@ def _whole_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _question(text: str) -> str:
+    # The same rule as the HTTP API's: a blank question is a usage error, not a question nobody can answer.
+    if not re.search(NOT_BLANK, text):
+        raise argparse.ArgumentTypeError("a question needs at least one word")
+    return text
 
 
 def _positive_int(text: str) -> int:

@@ -104,6 +104,11 @@ def test_usage_errors_exit_2(home: Path, capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["search", "question", "-k", "abc"])
     assert "expected a whole number, got 'abc'" in capsys.readouterr().err
+    for command in ("search", "ask"):
+        with pytest.raises(SystemExit) as raised:
+            main([command, " \t\n"])
+        assert raised.value.code == 2
+        assert "a question needs at least one word" in capsys.readouterr().err
 
 
 def test_console_script_in_a_real_process(tmp_path: Path) -> None:
