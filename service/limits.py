@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -77,13 +78,15 @@ class GenerationSlots:
     """
 
     def __init__(self, *, concurrent: int, queued: int, timeout_s: float, per_holder: int | None = None) -> None:
-        self._slots = threading.BoundedSemaphore(concurrent)
         self._queued = queued
         self._timeout_s = timeout_s
         self._per_holder = per_holder
         self._held: dict[str, int] = {}
-        self._waiting = 0
+        # Waiting requests in arrival order. A semaphore is not fair (a newcomer can take a slot that was freed
+        # for a thread not yet awake), so slots are handed out under one condition, to the queue's head only.
+        self._queue: deque[object] = deque()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self.capacity = concurrent
         self._running = 0
 
@@ -95,7 +98,7 @@ class GenerationSlots:
     @property
     def waiting(self) -> int:
         """Generations queued for a slot now."""
-        return self._waiting
+        return len(self._queue)
 
     def acquire(self, holder: str | None = None) -> None:
         """Take a slot, waiting in the bounded queue; raises GenerationsBusy when there is no room, HolderBusy
@@ -112,31 +115,32 @@ class GenerationSlots:
             raise
 
     def _acquire_slot(self) -> None:
-        with self._lock:
-            nobody_waits = self._waiting == 0
-        # A free slot goes to whoever has waited longest: a newcomer may take it at once only when nobody waits,
-        # else a flood of fresh requests would grab every slot that comes free and starve the queue.
-        if nobody_waits and self._slots.acquire(blocking=False):
-            self._took()
-            return
-        with self._lock:
-            if self._waiting >= self._queued:
+        with self._changed:
+            # A free slot goes to whoever has waited longest: a newcomer may take it at once only when nobody
+            # waits, else a flood of fresh requests would grab every slot that comes free and starve the queue.
+            if not self._queue and self._running < self.capacity:
+                self._running += 1
+                return
+            if len(self._queue) >= self._queued:
                 raise GenerationsBusy("every generation slot is busy and the queue is full")
-            self._waiting += 1
-        try:
-            if not self._slots.acquire(timeout=self._timeout_s):
-                raise GenerationsBusy(f"no generation slot came free within {self._timeout_s:g} s")
-        finally:
-            with self._lock:
-                self._waiting -= 1
-        self._took()
+            ticket = object()
+            self._queue.append(ticket)
+            try:
+                if not self._changed.wait_for(
+                    lambda: self._queue[0] is ticket and self._running < self.capacity, timeout=self._timeout_s
+                ):
+                    raise GenerationsBusy(f"no generation slot came free within {self._timeout_s:g} s")
+                self._running += 1
+            finally:
+                self._queue.remove(ticket)
+                self._changed.notify_all()  # the next in line may now be the head
 
     def release(self, holder: str | None = None) -> None:
         """Give a slot back."""
-        with self._lock:
+        with self._changed:
             self._running -= 1
+            self._changed.notify_all()
         self._let_go(holder)
-        self._slots.release()
 
     def _let_go(self, holder: str | None) -> None:
         if holder is None or self._per_holder is None:
@@ -156,7 +160,3 @@ class GenerationSlots:
             yield
         finally:
             self.release(holder)
-
-    def _took(self) -> None:
-        with self._lock:
-            self._running += 1
