@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from index.collection import Collection
 from index.documents import ScoreComponents, ScoredPassage
 from index.lexical_index import query_terms
-from index.vector_index import RowIds, Scores
+from index.vector_index import RowIds
 
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
 FusionMethod = Literal["zscore", "rrf"]
@@ -55,32 +56,36 @@ class RankedList:
     """One retriever's candidates, best first."""
 
     rowids: RowIds
-    scores: Scores
+    scores: npt.NDArray[np.floating[Any]]
 
 
-def reciprocal_rank_fusion(dense: RankedList, lexical: RankedList, *, k: int = 60) -> dict[int, float]:
-    """Cormack et al.'s RRF: each list adds 1 / (k + rank) for every row it ranks (rank from 1)."""
-    fused: dict[int, float] = {}
+def best_first(rowids: RowIds, scores: npt.NDArray[np.float64]) -> RankedList:
+    """Rows ordered by score, highest first, ties by row id (so equal scores rank the same on every run)."""
+    order = np.lexsort((rowids, -scores))
+    return RankedList(rowids[order], scores[order])
+
+
+def reciprocal_rank_fusion(dense: RankedList, lexical: RankedList, *, k: int = 60) -> RankedList:
+    """Cormack et al.'s RRF: each list adds 1 / (k + rank) for every row it ranks (rank from 1); best first."""
+    rowids = np.union1d(dense.rowids, lexical.rowids)
+    fused = np.zeros(len(rowids), dtype=np.float64)
     for ranked in (dense, lexical):
-        for rank, rowid in enumerate(ranked.rowids.tolist(), start=1):
-            fused[rowid] = fused.get(rowid, 0.0) + 1.0 / (k + rank)
-    return fused
+        ranks = np.arange(1, len(ranked.rowids) + 1, dtype=np.float64)
+        fused[np.searchsorted(rowids, ranked.rowids)] += 1.0 / (k + ranks)
+    return best_first(rowids, fused)
 
 
-def zscore_fusion(dense: RankedList, lexical: RankedList, *, dense_weight: float) -> dict[int, float]:
-    """A convex mix of per-query z-scores; a row missing from one list gets that list's lowest z-score.
+def zscore_fusion(dense: RankedList, lexical: RankedList, *, dense_weight: float) -> RankedList:
+    """A convex mix of per-query z-scores, best first; a row missing from one list gets that list's lowest z-score.
 
     z-scores keep how far a candidate stands above the rest, which rank fusion throws away; on SciFact's
-    train split this beat the best RRF by about 0.01 nDCG@10.
+    train split this beat the best RRF by about 0.01 nDCG@10. Arrays, not dicts: at 1e5 passages the two
+    fusions of a question took 3 ms as dictionaries.
     """
-    dense_z, lexical_z = _zscores(dense), _zscores(lexical)
-    dense_floor = min(dense_z.values(), default=0.0)
-    lexical_floor = min(lexical_z.values(), default=0.0)
-    return {
-        rowid: dense_weight * dense_z.get(rowid, dense_floor)
-        + (1.0 - dense_weight) * lexical_z.get(rowid, lexical_floor)
-        for rowid in dense_z.keys() | lexical_z.keys()
-    }
+    rowids = np.union1d(dense.rowids, lexical.rowids)
+    dense_z = _zscores_over(rowids, dense)
+    lexical_z = _zscores_over(rowids, lexical)
+    return best_first(rowids, dense_weight * dense_z + (1.0 - dense_weight) * lexical_z)
 
 
 def relevance_feedback_terms(
@@ -151,11 +156,14 @@ class Retriever:
             return []
         dense, lexical = self._candidates(query, chosen)
         fused = self._fuse(dense, lexical, chosen)
-        if chosen.feedback_passages and chosen.mode != "dense" and fused:
+        if chosen.feedback_passages and chosen.mode != "dense" and len(fused.rowids):
             lexical = self._lexical_with_feedback(query, fused, chosen)
             fused = self._fuse(dense, lexical, chosen)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-        ranked = self._cap_per_document(ranked, chosen, limit=max(k, chosen.candidates))
+        limit = max(k, chosen.candidates)
+        if chosen.max_per_document is None:
+            ranked = list(zip(fused.rowids[:limit].tolist(), fused.scores[:limit].tolist(), strict=True))
+        else:
+            ranked = self._cap_per_document(fused, chosen.max_per_document, limit=limit)
         if chosen.mmr_lambda is not None and ranked:
             vectors = self.collection.passage_vectors(np.asarray([r for r, _ in ranked], dtype=np.int64))
             order = maximal_marginal_relevance([s for _, s in ranked], vectors, count=k, lambda_=chosen.mmr_lambda)
@@ -172,33 +180,32 @@ class Retriever:
             lexical = RankedList(*self.collection.lexical_search(query_terms(query), settings.candidates))
         return dense, lexical
 
-    def _lexical_with_feedback(self, query: str, fused: dict[int, float], settings: RetrievalSettings) -> RankedList:
+    def _lexical_with_feedback(self, query: str, fused: RankedList, settings: RetrievalSettings) -> RankedList:
         """Search again with the query expanded by the words of the best first-pass passages."""
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[: settings.feedback_passages]
-        counts = self.collection.term_frequencies(np.asarray([rowid for rowid, _ in best], dtype=np.int64))
+        best = fused.rowids[: settings.feedback_passages]
+        counts = self.collection.term_frequencies(best)
         expanded = relevance_feedback_terms(
             query_terms(query),
-            list(zip(counts, [score for _, score in best], strict=True)),
+            list(zip(counts, fused.scores[: settings.feedback_passages].tolist(), strict=True)),
             terms=settings.feedback_terms,
             weight=settings.feedback_weight,
         )
         return RankedList(*self.collection.lexical_search(expanded, settings.candidates))
 
     @staticmethod
-    def _fuse(dense: RankedList, lexical: RankedList, settings: RetrievalSettings) -> dict[int, float]:
+    def _fuse(dense: RankedList, lexical: RankedList, settings: RetrievalSettings) -> RankedList:
+        # One retriever's list is already best first; re-ranking it settles ties by row id, as fusion does.
         if settings.mode == "dense":
-            return dict(zip(dense.rowids.tolist(), dense.scores.tolist(), strict=True))
+            return best_first(dense.rowids, dense.scores.astype(np.float64))
         if settings.mode == "lexical":
-            return dict(zip(lexical.rowids.tolist(), lexical.scores.tolist(), strict=True))
+            return best_first(lexical.rowids, lexical.scores.astype(np.float64))
         if settings.fusion == "rrf":
             return reciprocal_rank_fusion(dense, lexical, k=settings.rrf_k)
         return zscore_fusion(dense, lexical, dense_weight=settings.dense_weight)
 
-    def _cap_per_document(
-        self, ranked: list[tuple[int, float]], settings: RetrievalSettings, *, limit: int
-    ) -> list[tuple[int, float]]:
-        if settings.max_per_document is None:
-            return ranked[:limit]
+    def _cap_per_document(self, fused: RankedList, cap: int, *, limit: int) -> list[tuple[int, float]]:
+        """The best rows, best first, with at most `cap` from any one document."""
+        ranked = list(zip(fused.rowids.tolist(), fused.scores.tolist(), strict=True))
         documents = self.collection.document_ids([rowid for rowid, _ in ranked])
         per_document: dict[str, int] = {}
         kept: list[tuple[int, float]] = []
@@ -207,7 +214,7 @@ class Retriever:
             if document_id is None:
                 continue
             seen = per_document.get(document_id, 0)
-            if seen < settings.max_per_document:
+            if seen < cap:
                 per_document[document_id] = seen + 1
                 kept.append((rowid, score))
                 if len(kept) >= limit:
@@ -217,19 +224,18 @@ class Retriever:
     def _materialise(
         self, ranked: list[tuple[int, float]], dense: RankedList, lexical: RankedList
     ) -> list[ScoredPassage]:
-        dense_at = _positions(dense)
-        lexical_at = _positions(lexical)
         passages = self.collection.get_passages([rowid for rowid, _ in ranked])
         results: list[ScoredPassage] = []
         for rowid, score in ranked:
             stored = passages.get(rowid)
             if stored is None:  # deleted between search and lookup
                 continue
+            dense_at, lexical_at = _position(dense, rowid), _position(lexical, rowid)
             components = ScoreComponents(
-                dense_score=_score_at(dense, dense_at.get(rowid)),
-                dense_rank=None if rowid not in dense_at else dense_at[rowid] + 1,
-                lexical_score=_score_at(lexical, lexical_at.get(rowid)),
-                lexical_rank=None if rowid not in lexical_at else lexical_at[rowid] + 1,
+                dense_score=_score_at(dense, dense_at),
+                dense_rank=None if dense_at is None else dense_at + 1,
+                lexical_score=_score_at(lexical, lexical_at),
+                lexical_rank=None if lexical_at is None else lexical_at + 1,
             )
             results.append(
                 ScoredPassage(
@@ -244,21 +250,27 @@ class Retriever:
         return results
 
 
-def _positions(ranked: RankedList) -> dict[int, int]:
-    return {rowid: position for position, rowid in enumerate(ranked.rowids.tolist())}
+def _position(ranked: RankedList, rowid: int) -> int | None:
+    # A scan per result row: k of them, against building a map of all candidates for every question.
+    found = np.flatnonzero(ranked.rowids == rowid)
+    return int(found[0]) if len(found) else None
 
 
 def _score_at(ranked: RankedList, position: int | None) -> float | None:
     return None if position is None else float(ranked.scores[position])
 
 
-def _zscores(ranked: RankedList) -> dict[int, float]:
+def _zscores_over(rowids: RowIds, ranked: RankedList) -> npt.NDArray[np.float64]:
+    """`ranked`'s z-scores placed over `rowids` (sorted, a superset of its rows); absent rows get its lowest."""
+    placed = np.zeros(len(rowids), dtype=np.float64)
     if len(ranked.scores) == 0:
-        return {}
+        return placed
     scores = ranked.scores.astype(np.float64)
     spread = float(scores.std())
     normalised = (scores - float(scores.mean())) / (spread if spread > 1e-12 else 1.0)
-    return dict(zip(ranked.rowids.tolist(), normalised.tolist(), strict=True))
+    placed[:] = normalised.min()
+    placed[np.searchsorted(rowids, ranked.rowids)] = normalised
+    return placed
 
 
 def _min_max(scores: np.ndarray) -> np.ndarray:

@@ -19,6 +19,11 @@ Scores = npt.NDArray[np.float32]
 # Neighbours per HNSW node and search breadth: FAISS's usual defaults, good recall at 1e5 vectors.
 _HNSW_NEIGHBOURS = 32
 _HNSW_EF_SEARCH = 128
+# The flat scan reads half-precision copies and asks for this many more rows than wanted (at least 16), then
+# scores those exactly: half-precision rounding (about 1e-3 on a cosine) can only swap rows at the edge of the
+# shortlist, and the margin keeps them in it.
+_SHORTLIST_MARGIN = 0.25
+_SHORTLIST_MINIMUM_EXTRA = 16
 
 
 class VectorIndex(Protocol):
@@ -51,7 +56,12 @@ def faiss_threads(threads: int = 1) -> Iterator[None]:
 
 
 class FaissVectorIndex:
-    """Inner-product search (cosine on normalised vectors): exact by default, HNSW for large corpora."""
+    """Inner-product search (cosine on normalised vectors): exact by default, HNSW for large corpora.
+
+    "flat" scans every vector, in half precision, and re-scores its shortlist in full precision: the scan is
+    bound by memory bandwidth (a 1e5-passage float32 scan took 12 ms on one core, half precision 5 ms), and the
+    re-scoring makes the returned scores exact. "hnsw" is approximate, with FAISS's own scores.
+    """
 
     def __init__(self, dimension: int, *, kind: IndexKind = "flat") -> None:
         self.dimension = dimension
@@ -99,10 +109,21 @@ class FaissVectorIndex:
             n = min(n, len(self._rowids))
             if n <= 0:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+            if self.kind == "hnsw":
+                with faiss_threads(1):
+                    scores, positions = self._index.search(query, n)
+                found = positions[0] >= 0
+                return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
+            shortlist = min(len(self._rowids), n + max(_SHORTLIST_MINIMUM_EXTRA, int(n * _SHORTLIST_MARGIN)))
             with faiss_threads(1):
-                scores, positions = self._index.search(np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1), n)
-            found = positions[0] >= 0
-            return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
+                _, positions = self._index.search(query, shortlist)
+            candidates = positions[0][positions[0] >= 0]
+            # einsum, not `@`: a matrix-vector product goes to multi-threaded BLAS, whose threads cost 0.6 ms
+            # to wake for a 1e3-row product (5x the product itself), more when the cores are busy.
+            exact = np.einsum("ij,j->i", self._vectors[candidates], query[0])
+            best = np.lexsort((candidates, -exact))[:n]
+            return self._rowids[candidates[best]], exact[best].astype(np.float32)
 
     def vectors_for(self, rowids: RowIds) -> Vectors:
         """The stored vectors of the given row ids, in that order (for diversity re-ranking).
@@ -127,4 +148,4 @@ class FaissVectorIndex:
             index = faiss.IndexHNSWFlat(self.dimension, _HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efSearch = _HNSW_EF_SEARCH
             return index
-        return faiss.IndexFlatIP(self.dimension)
+        return faiss.IndexScalarQuantizer(self.dimension, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)

@@ -24,8 +24,14 @@ def ranked(rowids: list[int], scores: list[float]) -> RankedList:
     return RankedList(np.asarray(rowids, dtype=np.int64), np.asarray(scores, dtype=np.float32))
 
 
+def as_dict(fused: RankedList) -> dict[int, float]:
+    return dict(zip(fused.rowids.tolist(), fused.scores.tolist(), strict=True))
+
+
 def test_reciprocal_rank_fusion_by_hand() -> None:
-    fused = reciprocal_rank_fusion(ranked([1, 2, 3], [0.9, 0.8, 0.7]), ranked([3, 1], [5.0, 1.0]), k=10)
+    result = reciprocal_rank_fusion(ranked([1, 2, 3], [0.9, 0.8, 0.7]), ranked([3, 1], [5.0, 1.0]), k=10)
+    assert result.rowids.tolist() == [1, 3, 2]  # best first
+    fused = as_dict(result)
     assert fused[1] == pytest.approx(1 / 11 + 1 / 12)
     assert fused[2] == pytest.approx(1 / 12)
     assert fused[3] == pytest.approx(1 / 13 + 1 / 11)
@@ -34,7 +40,9 @@ def test_reciprocal_rank_fusion_by_hand() -> None:
 
 def test_zscore_fusion_by_hand() -> None:
     # dense scores 3, 2, 1 have mean 2 and std sqrt(2/3); lexical 4, 2 have mean 3 and std 1.
-    fused = zscore_fusion(ranked([1, 2, 3], [3.0, 2.0, 1.0]), ranked([3, 4], [4.0, 2.0]), dense_weight=0.25)
+    result = zscore_fusion(ranked([1, 2, 3], [3.0, 2.0, 1.0]), ranked([3, 4], [4.0, 2.0]), dense_weight=0.25)
+    assert result.rowids.tolist() == [3, 1, 2, 4]  # best first
+    fused = as_dict(result)
     spread = math.sqrt(2 / 3)
     assert fused[1] == pytest.approx(0.25 * (1 / spread) + 0.75 * -1.0)  # absent from lexical: its lowest z
     assert fused[2] == pytest.approx(0.25 * 0.0 + 0.75 * -1.0)
