@@ -243,9 +243,15 @@ class Collection:
                 self.store.set_meta(self._settings_meta())
             written = self.store.write_documents(prepared)
             self._remove_from_indexes(np.asarray([r for ids in previous.values() for r in ids], dtype=np.int64))
-            for item in prepared:
-                rowids = np.asarray(written[item.document.id], dtype=np.int64)
-                self._add_to_indexes(rowids, [item.document.id] * len(rowids), list(item.tokens), item.vectors)
+            # One addition for the whole batch: each one copies every vector held, so adding document by
+            # document made a batch cost (documents x collection size).
+            if prepared:
+                self._add_to_indexes(
+                    np.asarray([r for item in prepared for r in written[item.document.id]], dtype=np.int64),
+                    [item.document.id for item in prepared for _ in written[item.document.id]],
+                    [token for item in prepared for token in item.tokens],
+                    np.concatenate([item.vectors for item in prepared]),
+                )
         # The lexical index is rebuilt outside the lock: questions go on meanwhile, finding the new passages
         # by meaning at once and by keyword once the rebuilt index is swapped in, before ingest returns.
         self._lexical.refresh()
