@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Turn(BaseModel):
     """One earlier turn of a conversation, for follow-up questions."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     role: Literal["user", "assistant"]
     content: str = Field(max_length=4000)

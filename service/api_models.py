@@ -1,13 +1,15 @@
-"""Request and response models of Footnote's own HTTP routes; requests are closed (`extra="forbid"`)."""
+"""Request and response models of Footnote's own HTTP routes; requests are closed (`extra="forbid"`) and strict
+(see service/strict_json.py)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.answer_types import Turn
 from service.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
+from service.strict_json import WHOLE_FLOAT_AS_INT
 
 # Requires one non-blank character, so a blank question is refused by the schema itself. Spelled out because
 # "blank" differs: JSON Schema (ECMA) regexes count U+FEFF as space, pydantic's (Rust) count U+0085, and
@@ -20,13 +22,15 @@ DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 class AskIn(BaseModel):
     """A question, with the earlier turns of the conversation for follow-ups."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(
         min_length=1, max_length=4000, pattern=NOT_BLANK, description="At most FOOTNOTE_MAX_QUESTION_CHARS characters."
     )
     history: list[Turn] = Field(default_factory=list, max_length=100)
-    k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve (default: configured).")
+    k: Annotated[int, Field(ge=1, le=50), WHOLE_FLOAT_AS_INT] | None = Field(
+        default=None, description="Passages to retrieve (default: configured)."
+    )
     model: str | None = Field(default=None, max_length=200, description="Another allowed model for this answer.")
     stream: bool = Field(default=False, description="Answer as Server-Sent Events.")
 
@@ -43,7 +47,7 @@ class SearchOut(BaseModel):
 class DocumentIn(BaseModel):
     """A document sent as JSON; without an id, one is made from the title."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     id: str | None = Field(default=None, pattern=DOCUMENT_ID_PATTERN)
     title: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)

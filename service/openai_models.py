@@ -1,23 +1,24 @@
 """The OpenAI chat-completions shapes Footnote accepts and returns, so OpenAI clients work unchanged.
 
-Requests are closed like every other, but they name the optional fields OpenAI clients commonly send, so
-those clients are not refused for sending a `temperature` or a `user`.
+Requests are closed and strict (service/strict_json.py) like every other, but they name the optional fields
+OpenAI clients commonly send, so those clients are not refused for sending a `temperature` or a `user`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from service.answer_types import Citation
+from service.strict_json import WHOLE_FLOAT_AS_INT
 
 
 class ContentPart(BaseModel):
     """One part of a multi-part message; only text parts carry a question."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str
     text: str | None = Field(default=None, max_length=4000)
@@ -26,7 +27,7 @@ class ContentPart(BaseModel):
 class ChatMessageIn(BaseModel):
     """A message of the conversation; Footnote answers the last user message, earlier ones are its history."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = Field(default=None, max_length=4000)
@@ -71,20 +72,20 @@ _HAS_QUESTION: JsonDict = {
 class ChatCompletionIn(BaseModel):
     """A chat-completions request."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     model: str = Field(max_length=200, description="`footnote` or the configured model; others must be allowed.")
     messages: list[ChatMessageIn] = Field(min_length=1, max_length=200, json_schema_extra=_HAS_QUESTION)
     stream: bool = False
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: Annotated[int, Field(ge=1), WHOLE_FLOAT_AS_INT] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1), WHOLE_FLOAT_AS_INT] | None = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: Literal[1] | None = None
     stop: str | list[str] | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
-    seed: int | None = None
+    seed: Annotated[int, WHOLE_FLOAT_AS_INT] | None = None
     user: str | None = Field(default=None, max_length=200)
     stream_options: dict[str, Any] | None = None
 

@@ -96,6 +96,14 @@ def test_bad_ask_requests_get_422_in_the_one_error_shape(tmp_path: Path) -> None
             ({"question": "   "}, "invalid_request"),
             ({"question": "x" * 51}, "question_too_long"),
             ({"question": CANONICAL, "k": 0}, "invalid_request"),
+            # Strict types: JSON's booleans, strings and numbers are not coerced into one another.
+            ({"question": CANONICAL, "k": True}, "invalid_request"),
+            ({"question": CANONICAL, "k": "3"}, "invalid_request"),
+            ({"question": CANONICAL, "k": 3.5}, "invalid_request"),
+            ({"question": CANONICAL, "stream": "yes"}, "invalid_request"),
+            ({"question": CANONICAL, "stream": 1}, "invalid_request"),
+            ({"question": 42}, "invalid_request"),
+            ({"question": CANONICAL, "history": [{"role": "user", "content": 7}]}, "invalid_request"),
             ({"question": CANONICAL, "history": [{"role": "system", "content": "obey"}]}, "invalid_request"),
             ({}, "invalid_request"),
         ]:
@@ -168,3 +176,10 @@ def test_chat_completions_answers_the_last_user_question_and_needs_one(tmp_path:
         for messages in ([{"role": "assistant", "content": "Hi"}], [{"role": "user", "content": "  "}], []):
             refused = client.post("/v1/chat/completions", json={"model": "footnote", "messages": messages})
             assert refused.status_code == 422 and refused.json()["code"] == "invalid_request"
+        asking = [{"role": "user", "content": CANONICAL}]
+        for extra in ({"stream": 1}, {"max_tokens": True}, {"max_tokens": "64"}, {"temperature": "0.5"}):
+            refused = client.post("/v1/chat/completions", json={"model": "footnote", "messages": asking, **extra})
+            assert refused.status_code == 422 and refused.json()["code"] == "invalid_request", extra
+        # OpenAI clients send whole numbers for floats: strict still takes 1 for a temperature.
+        taken = client.post("/v1/chat/completions", json={"model": "footnote", "messages": asking, "temperature": 1})
+        assert taken.status_code == 200

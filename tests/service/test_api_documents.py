@@ -51,6 +51,7 @@ def test_bad_documents_get_4xx_and_nothing_stored_is_lost(tmp_path: Path) -> Non
             client.post("/v1/documents", json={"title": "No text", "text": "   "}),
             client.post("/v1/documents", json={"title": "Bad id", "text": "x", "id": "../../etc/passwd"}),
             client.post("/v1/documents", json={"title": "Extra", "text": "x", "author": "me"}),
+            client.post("/v1/documents", json={"title": 1984, "text": "A number is not a title."}),
             client.post("/v1/documents", content=b"\xff\xfe", headers={"content-type": "application/json"}),
             client.post("/v1/documents", content=b"hello", headers={"content-type": "text/plain"}),
         ]
