@@ -59,20 +59,22 @@ def render_report(
     lines = [
         "# Reliability" + (" (quick run)" if quick else ""),
         "",
-        f"Machine: {machine()}, {memory_gib()} (load average {_load()}).  ",
-        f"Commit: {commit()}. Date: {now}.  ",
+        f"Machine: {machine()}, {memory_gib()} (load average when this report was written: {_load()}).  ",
+        f"Report written at commit {commit()} on {now}; each row names the commit its check ran at.  ",
         "Made by `make reliability" + (" QUICK=1" if quick else "") + "` (`python -m bench.reliability_report`).",
         "",
-        "| check | figure | result |",
-        "| --- | --- | --- |",
+        "| check | figure | result | commit |",
+        "| --- | --- | --- | --- |",
     ]
     for record in results:
         verdict = "pass" if record.get("passed") is True else "**fail**"
-        lines.append(f"| {_cell(record['check'])} | {_cell(record['figure'])} | {verdict} |")
+        details = record.get("details")
+        ran_at = details.get("commit", "?") if isinstance(details, dict) else "?"
+        lines.append(f"| {_cell(record['check'])} | {_cell(record['figure'])} | {verdict} | {_cell(ran_at)} |")
     for name in broken:
-        lines.append(f"| {_cell(name)} | unreadable result file | **fail** |")
+        lines.append(f"| {_cell(name)} | unreadable result file | **fail** | |")
     for name in missing:
-        lines.append(f"| {_cell(name)} | no result: the script failed or did not run | **fail** |")
+        lines.append(f"| {_cell(name)} | no result: the script failed or did not run | **fail** | |")
     return "\n".join(lines) + "\n"
 
 
