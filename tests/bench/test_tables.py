@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -108,3 +109,9 @@ def test_render_names_machine_commit_and_a_busy_machine() -> None:
     assert "`abc1234`" in text and "Test CPU" in text
     assert "shared and busy" in text
     assert "## Headline" in text and "## Retrieval quality (SciFact)" in text
+
+
+def test_a_load_of_the_benchmark_alone_is_not_called_busy() -> None:
+    cores = os.cpu_count() or 1
+    quiet = {**_results(), "load_average": {"ingest": [0.5, 0.4, 0.3], "search": [cores + 0.5, 1.0, 0.5]}}
+    assert "shared and busy" not in render(quiet)
