@@ -5,29 +5,18 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from service.provenance import git_commit
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The commit a figure was measured at: the same function the evaluation reports use.
+commit = git_commit
 SHARED = PROJECT_ROOT.parent / "shared"
-
-
-def commit() -> str:
-    """The checked-out commit, marked dirty when the tree has uncommitted changes."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT, capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{'-dirty' if dirty else ''}"
 
 
 def machine() -> str:

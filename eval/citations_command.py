@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import datetime
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,8 @@ from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
 from eval.reports import format_value, read_run, render_comparison, write_run
 from index import Collection, DocumentLoadError, expand_paths, get_embedder, load_path
-from service.settings import PROJECT_ROOT, Settings, get_settings
+from service.provenance import git_commit
+from service.settings import Settings, get_settings
 from service.support import HeuristicSupportScorer
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -139,7 +139,7 @@ def _citations(args: argparse.Namespace) -> int:
             "alce_at_most_citations": ALCE_AT_MOST_CITATIONS,
         },
         "gate": {"name": args.gate, "fail_under": thresholds} if gate or thresholds else None,
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
     }
@@ -252,24 +252,6 @@ def _build_judge(args: argparse.Namespace, settings: Settings, collection: Colle
 def _run_name(args: argparse.Namespace, subset: str | None, described: dict[str, Any]) -> str:
     label = "remote" if args.base_url else str(described["model"]).rsplit("/", 1)[-1]
     return "-".join(part for part in (args.dataset.stem, subset, label, args.judge) if part)
-
-
-def _git_commit() -> str:
-    """The commit the code ran at, with -dirty when the working tree had changes."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}-dirty" if dirty else commit
 
 
 def _print_summary(summary: dict[str, Any], out: Path) -> None:
