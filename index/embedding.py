@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from abc import ABC, abstractmethod
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -50,7 +51,28 @@ def resolve_model_path(model: str) -> str:
     return str(Path(spec.origin).parent / "model")
 
 
-class SentenceTransformerEmbedder:
+class BatchEmbedder(ABC):
+    """An embedder whose passages and queries both go through one `_encode` of a list of texts."""
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int: ...
+
+    def embed_passages(self, texts: list[str]) -> Vectors:
+        """Embed passages in batches; an empty list gives an empty (0, dimension) array."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> Vectors:
+        """Embed one query as a (1, dimension) array."""
+        return self._encode([text])
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> Vectors: ...
+
+
+class SentenceTransformerEmbedder(BatchEmbedder):
     """The real embedder: a sentence-transformers model on the CPU, loaded lazily on first use."""
 
     def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 64) -> None:
@@ -69,16 +91,6 @@ class SentenceTransformerEmbedder:
         if dimension is None:
             raise ValueError(f"model {self._model_name!r} does not report an embedding dimension")
         return int(dimension)
-
-    def embed_passages(self, texts: list[str]) -> Vectors:
-        """Embed passages in batches; an empty list gives an empty (0, dimension) array."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(texts)
-
-    def embed_query(self, text: str) -> Vectors:
-        """Embed one query as a (1, dimension) array."""
-        return self._encode([text])
 
     def _encode(self, texts: list[str]) -> Vectors:
         vectors = self._loaded().encode(

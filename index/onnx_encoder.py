@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from index.embedding import DEFAULT_EMBEDDING_MODEL, Vectors, resolve_model_path
+from index.embedding import DEFAULT_EMBEDDING_MODEL, BatchEmbedder, Vectors, resolve_model_path
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def backend_model_name(model: str, backend: EmbeddingBackend) -> str:
     return f"{model}{_INT8_SUFFIX}" if backend == "onnx-int8" else model
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(BatchEmbedder):
     """The sentence-transformers model's transformer on ONNX Runtime, with its mean pooling and normalisation."""
 
     def __init__(
@@ -72,17 +72,7 @@ class OnnxEmbedder:
         self._loaded()
         return self._dimension
 
-    def embed_passages(self, texts: list[str]) -> Vectors:
-        """Embed passages in batches of similar length; an empty list gives an empty (0, dimension) array."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._encode(texts)
-
-    def embed_query(self, text: str) -> Vectors:
-        """Embed one query as a (1, dimension) array."""
-        return self._encode([text])
-
-    def _encode(self, texts: Sequence[str]) -> Vectors:
+    def _encode(self, texts: list[str]) -> Vectors:
         session, tokenizer = self._loaded()
         # Longest first, as sentence-transformers does: batches of similar length waste little on padding.
         order = np.argsort([-len(text) for text in texts], kind="stable")
