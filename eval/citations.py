@@ -21,9 +21,9 @@ from eval.metrics import (
 )
 from eval.questions import CATEGORIES, EvalQuestion
 from index import Collection, DocumentNotFoundError, FootnoteError
-from service.answer_types import Answer
-from service.answering import Answerer, FinalAnswer, RetrievedPassages
-from service.errors import LLMError
+from service.answering.answer_models import Answer
+from service.answering.errors import LLMError
+from service.answering.pipeline import Answerer, FinalAnswer, RetrievedPassages
 
 
 class QuestionFailedError(FootnoteError):

@@ -18,9 +18,9 @@ from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
 from eval.reports import format_value, read_run, render_comparison, write_run
 from index import Collection, DocumentLoadError, expand_paths, get_embedder, load_path
+from service.answering.support import HeuristicSupportScorer
 from service.provenance import git_commit
 from service.settings import Settings, get_settings
-from service.support import HeuristicSupportScorer
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -241,7 +241,7 @@ def _eval_collection(settings: Settings, corpus: Path) -> Collection:
 
 def _build_judge(args: argparse.Namespace, settings: Settings, collection: Collection | None) -> Judge:
     if args.judge == "llm":
-        from service.llm import LiteLLMChatModel
+        from service.answering.llm import LiteLLMChatModel
 
         llm = dataclasses.replace(settings.llm_settings(model=args.judge_model or args.model), max_tokens=8)
         return LlmJudge(LiteLLMChatModel(llm))

@@ -59,7 +59,7 @@ def _eval_store(settings: Settings, dataset_name: str) -> Any:
 def _retrieval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from service.cli import print_json
+    from service.cli.commands import print_json
     from service.resources import settings_embedder
 
     settings = get_settings()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from prompts.rendering import render
-from service.llm import ChatModel
-from service.support import SupportScorer
+from service.answering.llm import ChatModel
+from service.answering.support import SupportScorer
 
 _FIRST_WORD = re.compile(r"[a-z]+")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from index import Collection, Embedder, Retriever, expand_paths, get_embedder, load_path
-from service.answering import Answerer
-from service.llm import LiteLLMChatModel
+from service.answering.llm import LiteLLMChatModel
+from service.answering.pipeline import Answerer
+from service.answering.support import HeuristicSupportScorer
 from service.settings import Settings
-from service.support import HeuristicSupportScorer
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import ChunkingSettings, CollectionSettings, RetrievalSettings
-from service.answering import AnsweringSettings
-from service.llm import LLMSettings
-from service.local_llm import DEFAULT_LOCAL_MODEL
+from service.answering.llm import LLMSettings
+from service.answering.local_llm import DEFAULT_LOCAL_MODEL
+from service.answering.pipeline import AnsweringSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

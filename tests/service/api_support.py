@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from index import Collection, CollectionSettings, RetrievalSettings, Retriever, expand_paths, load_path
-from service.answering import Answerer, AnsweringSettings
-from service.app import create_app
-from service.app_state import AppState, Resources
-from service.errors import LLMError
-from service.llm import Completion, Message
+from service.answering.errors import LLMError
+from service.answering.llm import Completion, Message
+from service.answering.pipeline import Answerer, AnsweringSettings
+from service.answering.support import HeuristicSupportScorer
+from service.http.app import create_app
+from service.http.state import AppState, Resources
 from service.settings import Settings
-from service.support import HeuristicSupportScorer
 from tests.conftest import BUNDLED_CORPUS
 from tests.fakes import FakeChatModel, FakeEmbedder
 

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bench.hostile_requests import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Probe, probes, run_probes
-from service.llm import Completion, Message
+from service.answering.llm import Completion, Message
 from tests.fakes import FakeChatModel
 from tests.server_process import free_port
 from tests.service.api_support import CANONICAL, make_app

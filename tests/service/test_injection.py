@@ -39,12 +39,12 @@ from index import (
     load_path,
 )
 from prompts.citations import parse_draft
-from service.answering import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
+from service.answering.pipeline import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
+from service.answering.safety import contains_secret
+from service.answering.support import HeuristicSupportScorer
+from service.answering.verification import verify_draft
 from service.resources import build_answerer, open_collection
-from service.safety import contains_secret
 from service.settings import Settings
-from service.support import HeuristicSupportScorer
-from service.verification import verify_draft
 from tests.conftest import BUNDLED_CORPUS, PROJECT_ROOT
 from tests.fakes import FakeEmbedder
 from tests.service.api_support import FAKE_ANSWERING

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import LLMError, LLMTimeoutError
-from service.llm import LiteLLMChatModel, LLMSettings, import_litellm
-from service.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider, smollm2_path
+from service.answering.errors import LLMError, LLMTimeoutError
+from service.answering.llm import LiteLLMChatModel, LLMSettings, import_litellm
+from service.answering.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider, smollm2_path
 
 MESSAGES = [
     {"role": "system", "content": "You answer in one short sentence."},

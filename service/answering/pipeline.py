@@ -14,8 +14,7 @@ from typing import Literal
 from index import Retriever, ScoredPassage, content_terms
 from prompts.citations import DraftSentence, format_markers, parse_draft
 from prompts.rendering import render
-from service.answer_type import can_answer, expected_answer_type
-from service.answer_types import (
+from service.answering.answer_models import (
     Answer,
     AnswerSentence,
     Citation,
@@ -24,13 +23,14 @@ from service.answer_types import (
     Turn,
     VerificationStats,
 )
-from service.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
-from service.followup import standalone_question
-from service.llm import ChatModel, Message
-from service.quotes import QuoteCandidate
-from service.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
-from service.support import SupportScorer, inverse_document_frequencies
-from service.verification import CheckedSentence, SupportedQuote, verify_draft
+from service.answering.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
+from service.answering.followup import standalone_question
+from service.answering.llm import ChatModel, Message
+from service.answering.question_kinds import can_answer, expected_answer_type
+from service.answering.quotes import QuoteCandidate
+from service.answering.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
+from service.answering.support import SupportScorer, inverse_document_frequencies
+from service.answering.verification import CheckedSentence, SupportedQuote, verify_draft
 
 REFUSAL = "The articles do not answer this question."
 _TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")

@@ -1,5 +1,5 @@
 """Request and response models of Footnote's own HTTP routes; requests are closed (`extra="forbid"`) and strict
-(see service/strict_json.py)."""
+(see service/http/strict_json.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.answer_types import Turn
-from service.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
-from service.strict_json import WHOLE_FLOAT_AS_INT
+from service.answering.answer_models import Turn
+from service.http.models.schemas import DocumentSummaryOut, IngestResultOut, PassageOut
+from service.http.strict_json import WHOLE_FLOAT_AS_INT
 
 # Requires one non-blank character, so a blank question is refused by the schema itself. Spelled out because
 # "blank" differs: JSON Schema (ECMA) regexes count U+FEFF as space, pydantic's (Rust) count U+0085, and

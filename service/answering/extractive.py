@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index import Embedder, ScoredPassage, content_terms
-from service.quotes import QuoteCandidate, quote_candidates
-from service.support import content_coverage
+from service.answering.quotes import QuoteCandidate, quote_candidates
+from service.answering.support import content_coverage
 
 
 @dataclass(frozen=True)

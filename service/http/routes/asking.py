@@ -7,13 +7,13 @@ from contextlib import closing
 
 from starlette.requests import Request
 
-from service.answer_types import Answer, Turn
-from service.answering import Answerer, AnswerEvent, FinalAnswer
-from service.api_errors import ApiError
-from service.app_state import AppState
-from service.auth import Principal, client_address
-from service.limits import GenerationsBusy, HolderBusy
-from service.llm import LiteLLMChatModel
+from service.answering.answer_models import Answer, Turn
+from service.answering.llm import LiteLLMChatModel
+from service.answering.pipeline import Answerer, AnswerEvent, FinalAnswer
+from service.http.auth import Principal, client_address
+from service.http.errors import ApiError
+from service.http.limits import GenerationsBusy, HolderBusy
+from service.http.state import AppState
 
 
 def check_question(question: str, history: Sequence[Turn], state: AppState) -> str:

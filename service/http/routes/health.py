@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from service.api_models import HealthOut, ReadyOut
-from service.routes.deps import StateDep, not_ready
+from service.http.models.api import HealthOut, ReadyOut
+from service.http.routes.deps import StateDep, not_ready
 
 router = APIRouter(tags=["health"])
 

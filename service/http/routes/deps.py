@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from index import Collection
-from service.answering import Answerer
-from service.api_errors import ApiError
-from service.app_state import AppState, Resources
-from service.auth import Principal, authenticate, client_address, require_admin_or_local
-from service.limits import retry_after_header
+from service.answering.pipeline import Answerer
+from service.http.auth import Principal, authenticate, client_address, require_admin_or_local
+from service.http.errors import ApiError
+from service.http.limits import retry_after_header
+from service.http.state import AppState, Resources
 
 
 def get_state(request: Request) -> AppState:

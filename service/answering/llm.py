@@ -8,8 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from service.errors import LLMError, LLMTimeoutError
-from service.local_llm import LOCAL_PROVIDER, preload_local_model, register_local_provider
+from service.answering.errors import LLMError, LLMTimeoutError
+from service.answering.local_llm import LOCAL_PROVIDER, preload_local_model, register_local_provider
 
 Message = dict[str, str]
 

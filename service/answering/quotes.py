@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from index import ScoredPassage, split_sentences
-from service.safety import unquotable
+from service.answering.safety import unquotable
 
 
 @dataclass(frozen=True)

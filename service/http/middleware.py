@@ -19,8 +19,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api_errors import error_response
-from service.metrics import Metrics
+from service.http.errors import error_response
+from service.http.metrics import Metrics
 
 logger = logging.getLogger("footnote.requests")
 

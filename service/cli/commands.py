@@ -15,12 +15,12 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_settings import SettingsError
 
 from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
-from service.answer_types import Turn
-from service.api_models import NOT_BLANK
-from service.index_commands import add_index_commands
+from service.answering.answer_models import Turn
+from service.cli.index_commands import add_index_commands
+from service.http.models.api import NOT_BLANK
+from service.http.models.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
+from service.http.serve import add_serve_command
 from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
-from service.serve import add_serve_command
 from service.settings import Settings, get_settings
 
 Handler = Callable[[argparse.Namespace], int]

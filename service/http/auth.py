@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from service.api_errors import ApiError
+from service.http.errors import ApiError
 from service.settings import Settings
 
 Role = Literal["admin", "site", "local"]

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from index import FootnoteError, Retriever
-from service.answer_types import Answer
-from service.answering import AnswerEvent, DraftDelta, FinalAnswer, RetrievedPassages
-from service.api_errors import ERROR_RESPONSES, ApiError, status_of
-from service.api_models import NOT_BLANK, AskIn, SearchOut
-from service.routes.asking import answer_events, answer_once, answerer_for, check_question, generation_holder
-from service.routes.deps import AnswererDep, CallerDep, StateDep
-from service.schemas import PassageOut
-from service.sse import SSE_HEADERS, sse_event, sse_schema
+from service.answering.answer_models import Answer
+from service.answering.pipeline import AnswerEvent, DraftDelta, FinalAnswer, RetrievedPassages
+from service.http.errors import ERROR_RESPONSES, ApiError, status_of
+from service.http.models.api import NOT_BLANK, AskIn, SearchOut
+from service.http.models.schemas import PassageOut
+from service.http.routes.asking import answer_events, answer_once, answerer_for, check_question, generation_holder
+from service.http.routes.deps import AnswererDep, CallerDep, StateDep
+from service.http.sse import SSE_HEADERS, sse_event, sse_schema
 
 logger = logging.getLogger(__name__)
 

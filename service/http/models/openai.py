@@ -1,6 +1,6 @@
 """The OpenAI chat-completions shapes Footnote accepts and returns, so OpenAI clients work unchanged.
 
-Requests are closed and strict (service/strict_json.py) like every other, but they name the optional fields
+Requests are closed and strict (service/http/strict_json.py) like every other, but they name the optional fields
 OpenAI clients commonly send, so those clients are not refused for sending a `temperature` or a `user`.
 """
 
@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from service.answer_types import Citation
-from service.strict_json import WHOLE_FLOAT_AS_INT
+from service.answering.answer_models import Citation
+from service.http.strict_json import WHOLE_FLOAT_AS_INT
 
 
 class ContentPart(BaseModel):

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from service.api_errors import ApiError
+from service.http.errors import ApiError
 
 router = APIRouter(tags=["widget"])
 

@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from service.answer_types import Answer, Turn
-from service.answering import Answerer
-from service.api_errors import ERROR_RESPONSES
-from service.app_state import AppState
-from service.llm import LiteLLMChatModel
-from service.openai_models import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
-from service.routes.asking import answer_once, answerer_for, check_question, generation_holder
-from service.routes.deps import AnswererDep, CallerDep, StateDep
-from service.sse import SSE_HEADERS, sse_event, sse_schema
+from service.answering.answer_models import Answer, Turn
+from service.answering.llm import LiteLLMChatModel
+from service.answering.pipeline import Answerer
+from service.http.errors import ERROR_RESPONSES
+from service.http.models.openai import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
+from service.http.routes.asking import answer_once, answerer_for, check_question, generation_holder
+from service.http.routes.deps import AnswererDep, CallerDep, StateDep
+from service.http.sse import SSE_HEADERS, sse_event, sse_schema
+from service.http.state import AppState
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from service.auth import is_loopback, keys_configured
+from service.http.auth import is_loopback, keys_configured
 from service.settings import get_settings
 
 logger = logging.getLogger("footnote.serve")
@@ -24,7 +24,7 @@ def serve_command(args: argparse.Namespace) -> int:
     """Load the models and index, then answer HTTP requests until interrupted."""
     import uvicorn
 
-    from service.app import create_app
+    from service.http.app import create_app
 
     settings = get_settings()
     host = args.host or settings.host

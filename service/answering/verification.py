@@ -14,9 +14,9 @@ import numpy as np
 
 from index import ScoredPassage
 from prompts.citations import DraftSentence
-from service.answer_types import VerificationStats
-from service.quotes import QuoteCandidate, planted_sentences, quote_candidates
-from service.support import SupportScorer
+from service.answering.answer_models import VerificationStats
+from service.answering.quotes import QuoteCandidate, planted_sentences, quote_candidates
+from service.answering.support import SupportScorer
 
 Outcome = Literal["kept", "recited", "dropped"]
 

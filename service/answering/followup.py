@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 
 from index import content_terms
-from service.answer_types import Turn
+from service.answering.answer_models import Turn
 
 _CONTINUATION = re.compile(r"^\s*(?:and|but|also|so|then|what about|how about|and what about)\b[\s,]*", re.IGNORECASE)
 _REFERRING = re.compile(

@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from index import Document, DocumentLoadError, canonical_text, load_bytes, slugify
-from service.api_errors import ERROR_RESPONSES, ApiError, describe_validation_errors
-from service.api_models import DOCUMENT_ID_PATTERN, DocumentIn, DocumentPage, IngestOut
-from service.routes.deps import CollectionDep, ManagerDep, StateDep
-from service.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut
+from service.http.errors import ERROR_RESPONSES, ApiError, describe_validation_errors
+from service.http.models.api import DOCUMENT_ID_PATTERN, DocumentIn, DocumentPage, IngestOut
+from service.http.models.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut
+from service.http.routes.deps import CollectionDep, ManagerDep, StateDep
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 

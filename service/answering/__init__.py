@@ -1,0 +1,53 @@
+"""The answering pipeline: retrieve, draft with a language model, verify every citation, quote or abstain.
+
+Importable without the web layer or the CLI (no FastAPI, uvicorn or argparse here), so `footnote ask`, the HTTP
+routes and the evaluator run the very same code. litellm and llama.cpp load lazily, on the first model call.
+"""
+
+from service.answering.answer_models import (
+    Answer,
+    AnswerSentence,
+    Citation,
+    Timings,
+    TokenUsage,
+    Turn,
+    VerificationStats,
+)
+from service.answering.errors import LLMError, LLMTimeoutError
+from service.answering.llm import ChatModel, Completion, LiteLLMChatModel, LLMSettings, Message
+from service.answering.pipeline import (
+    REFUSAL,
+    Answerer,
+    AnswerEvent,
+    AnsweringSettings,
+    DraftDelta,
+    FinalAnswer,
+    RetrievedPassages,
+)
+from service.answering.support import HeuristicSupportScorer, SupportScorer
+
+__all__ = [
+    "REFUSAL",
+    "Answer",
+    "AnswerEvent",
+    "AnswerSentence",
+    "Answerer",
+    "AnsweringSettings",
+    "ChatModel",
+    "Citation",
+    "Completion",
+    "DraftDelta",
+    "FinalAnswer",
+    "HeuristicSupportScorer",
+    "LLMError",
+    "LLMSettings",
+    "LLMTimeoutError",
+    "LiteLLMChatModel",
+    "Message",
+    "RetrievedPassages",
+    "SupportScorer",
+    "Timings",
+    "TokenUsage",
+    "Turn",
+    "VerificationStats",
+]
