@@ -23,6 +23,7 @@ from service.answering.pipeline import (
     DraftDelta,
     FinalAnswer,
     RetrievedPassages,
+    final_answer,
 )
 from service.answering.support import HeuristicSupportScorer, SupportScorer
 
@@ -50,4 +51,5 @@ __all__ = [
     "TokenUsage",
     "Turn",
     "VerificationStats",
+    "final_answer",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -100,10 +100,7 @@ class Answerer:
 
     def answer(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """A cited answer, an extractive answer, or an abstention."""
-        for event in self.answer_events(question, history=history, k=k, stream=False):
-            if isinstance(event, FinalAnswer):
-                return event.answer
-        raise AssertionError("answer_events ended without a final answer")
+        return final_answer(self.answer_events(question, history=history, k=k, stream=False))
 
     def answer_events(
         self, question: str, *, history: Sequence[Turn] = (), k: int | None = None, stream: bool = True
@@ -154,12 +151,7 @@ class Answerer:
             )
             yield FinalAnswer(abstained.model_copy(update={"verification": stats, "usage": usage}))
             return
-        timings = Timings(
-            retrieval_ms=1000 * (retrieved - started),
-            generation_ms=generation_ms,
-            verification_ms=1000 * (done - retrieved) - generation_ms,
-            total_ms=1000 * (done - started),
-        )
+        timings = _timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms)
         text, sentences, citations = _assemble(stage, passages)
         model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
         yield FinalAnswer(
@@ -257,14 +249,27 @@ class Answerer:
             abstained=True,
             mode="abstained",
             model="none",
-            timings=Timings(
-                retrieval_ms=1000 * (retrieved - started),
-                generation_ms=generation_ms,
-                verification_ms=1000 * (done - retrieved) - generation_ms,
-                total_ms=1000 * (done - started),
-            ),
+            timings=_timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms),
             verification=VerificationStats(),
         )
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The verified answer at the end of the pipeline's events; the passages and draft before it are skipped."""
+    for event in events:
+        if isinstance(event, FinalAnswer):
+            return event.answer
+    raise AssertionError("the pipeline ended without a final answer")
+
+
+def _timings(*, started: float, retrieved: float, done: float, generation_ms: float) -> Timings:
+    """Where the time went, from the clock readings of one answer (generation timed on its own)."""
+    return Timings(
+        retrieval_ms=1000 * (retrieved - started),
+        generation_ms=generation_ms,
+        verification_ms=1000 * (done - retrieved) - generation_ms,
+        total_ms=1000 * (done - started),
+    )
 
 
 def _recorded(deltas: Iterator[str], into: list[str]) -> Iterator[str]:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from service.answering.answer_models import Answer, Turn
 from service.answering.llm import LiteLLMChatModel
-from service.answering.pipeline import Answerer, AnswerEvent, FinalAnswer
+from service.answering.pipeline import Answerer, AnswerEvent, FinalAnswer, final_answer
 from service.http.auth import Principal, client_address
 from service.http.errors import ApiError
 from service.http.limits import GenerationsBusy, HolderBusy
@@ -110,7 +110,4 @@ def answer_once(
     """The final answer, without streaming."""
     events = answer_events(answerer, question, history=history, k=k, stream=False, state=state, holder=holder)
     with closing(events):
-        for event in events:
-            if isinstance(event, FinalAnswer):
-                return event.answer
-    raise AssertionError("the pipeline ended without a final answer")
+        return final_answer(events)
