@@ -21,7 +21,7 @@ from service.answering.llm import LiteLLMChatModel
 from service.answering.pipeline import Answerer
 from service.http.errors import ERROR_RESPONSES
 from service.http.models.openai import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
-from service.http.routes.asking import answer_once, answerer_for, check_question, generation_holder
+from service.http.routes.ask import answer_once, answerer_for, check_question, generation_holder
 from service.http.routes.deps import AnswererDep, CallerDep, StateDep
 from service.http.sse import SSE_HEADERS, sse_event, sse_schema
 from service.http.state import AppState
