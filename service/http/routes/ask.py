@@ -29,8 +29,7 @@ from service.answering import (
 from service.http.auth import Principal, client_address
 from service.http.errors import ERROR_RESPONSES, ApiError, status_of
 from service.http.limits import GenerationsBusy, HolderBusy
-from service.http.models.api import NOT_BLANK, AskIn, SearchOut
-from service.http.models.schemas import PassageOut
+from service.http.models.api import NOT_BLANK, AskIn, PassageOut, SearchOut
 from service.http.routes.deps import AnswererDep, CallerDep, StateDep
 from service.http.sse import SSE_HEADERS, sse_event, sse_schema
 from service.http.state import AppState

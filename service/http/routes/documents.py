@@ -12,8 +12,15 @@ from starlette.datastructures import UploadFile
 
 from index import Document, DocumentLoadError, canonical_text, load_bytes, slugify
 from service.http.errors import ERROR_RESPONSES, ApiError, describe_validation_errors
-from service.http.models.api import DOCUMENT_ID_PATTERN, DocumentIn, DocumentPage, IngestOut
-from service.http.models.schemas import DocumentOut, DocumentSummaryOut, IngestResultOut
+from service.http.models.api import (
+    DOCUMENT_ID_PATTERN,
+    DocumentIn,
+    DocumentOut,
+    DocumentPage,
+    DocumentSummaryOut,
+    IngestOut,
+    IngestResultOut,
+)
 from service.http.routes.deps import CollectionDep, ManagerDep, StateDep
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
