@@ -17,7 +17,7 @@ from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
 from eval.reports import format_value, read_run, render_comparison, write_run
-from index import Collection, DocumentLoadError, expand_paths, get_embedder, load_path
+from index import Collection, DocumentLoadError, get_embedder, load_paths
 from service.answering.support import HeuristicSupportScorer
 from service.provenance import git_commit
 from service.settings import Settings, get_settings
@@ -228,7 +228,7 @@ def _eval_collection(settings: Settings, corpus: Path) -> Collection:
         settings=settings.collection_settings(),
     )
     try:
-        documents = [document for path in expand_paths([str(corpus)]) for document in load_path(path)]
+        documents = load_paths([str(corpus)])
         collection.ingest(documents)
         wanted = {d.id for d in documents}
         for stale in [s.id for s in collection.list_documents(offset=0, limit=10_000) if s.id not in wanted]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from index import Collection, Embedder, Retriever, expand_paths, get_embedder, load_path
+from index import Collection, Embedder, Retriever, get_embedder, load_paths
 from service.answering.llm import LiteLLMChatModel
 from service.answering.pipeline import Answerer
 from service.answering.support import HeuristicSupportScorer
@@ -34,8 +34,7 @@ def index_demo_corpus_if_empty(collection: Collection, settings: Settings) -> in
     """Ingest the bundled articles into an empty store; returns how many documents were added."""
     if collection.count_documents() > 0:
         return 0
-    paths = expand_paths([str(settings.demo_corpus)])
-    documents = [document for path in paths for document in load_path(path)]
+    documents = load_paths([str(settings.demo_corpus)])
     collection.ingest(documents)
     logger.info("indexed %d bundled documents from %s", len(documents), settings.demo_corpus)
     return len(documents)

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_settings import SettingsError
 
-from index import Collection, FootnoteError, IngestStatus, expand_paths, load_path
+from index import Collection, FootnoteError, IngestStatus, load_paths
 from service.answering.answer_models import Turn
 from service.cli.index_commands import add_index_commands
 from service.http.models.api import NOT_BLANK, DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
@@ -152,11 +152,10 @@ def _ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     settings = get_settings()
-    paths = expand_paths(args.paths)
-    if not paths:
-        raise FootnoteError("no supported files found in " + ", ".join(args.paths))
     # Load and check every file before storing anything, so one bad file does not leave a partial ingest.
-    documents = [document for path in paths for document in load_path(path)]
+    documents = load_paths(args.paths)
+    if not documents:  # every file holds at least one document (an empty one is an error), so: no files
+        raise FootnoteError("no supported files found in " + ", ".join(args.paths))
     collection = open_collection(settings)
     try:
         with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr, disable=None) as bar:

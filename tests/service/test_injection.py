@@ -35,8 +35,7 @@ from index import (
     RetrievalSettings,
     Retriever,
     ScoredPassage,
-    expand_paths,
-    load_path,
+    load_paths,
 )
 from prompts.citations import parse_draft
 from service.answering.pipeline import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
@@ -61,7 +60,7 @@ def hostile_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Col
     collection = Collection(
         tmp_path_factory.mktemp("injection"), embedder=FakeEmbedder(), settings=CollectionSettings()
     )
-    collection.ingest([d for p in expand_paths([str(BUNDLED_CORPUS)]) for d in load_path(p)])
+    collection.ingest(load_paths([str(BUNDLED_CORPUS)]))
     collection.ingest(documents_of(ALL))
     yield collection
     collection.close()
