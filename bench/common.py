@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.provenance import git_commit
+from eval.provenance import git_commit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The commit a figure was measured at: the same function the evaluation reports use.

@@ -34,9 +34,9 @@ from eval.injection import (
     system_prompt_of,
 )
 from index import Collection, FootnoteError
+from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.answering.pipeline import Answerer, DraftDelta, FinalAnswer
 from service.answering.safety import contains_secret
-from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.settings import Settings
 
 CASES = PROJECT_ROOT / "bench" / "injection" / "cases.jsonl"

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.answering.answer_models import Turn
+from service.answering import Answerer, SupportScorer, Turn
 from service.answering.extractive import top_relevance
 from service.answering.followup import standalone_question
-from service.answering.pipeline import Answerer
-from service.answering.support import SupportScorer
 
 
 @dataclass(frozen=True)

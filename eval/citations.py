@@ -21,9 +21,7 @@ from eval.metrics import (
 )
 from eval.questions import CATEGORIES, EvalQuestion
 from index import Collection, DocumentNotFoundError, FootnoteError
-from service.answering.answer_models import Answer
-from service.answering.errors import LLMError
-from service.answering.pipeline import Answerer, FinalAnswer, RetrievedPassages
+from service.answering import Answer, Answerer, FinalAnswer, LLMError, RetrievedPassages
 
 
 class QuestionFailedError(FootnoteError):

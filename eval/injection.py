@@ -19,9 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index import Collection, Document, DocumentLoadError, DocumentNotFoundError
-from service.answering.answer_models import Answer
-from service.answering.llm import ChatModel, Completion, Message
-from service.answering.pipeline import REFUSAL, Answerer
+from service.answering import REFUSAL, Answer, Answerer, ChatModel, Completion, Message
 from service.answering.safety import contains_secret
 
 Attack = Literal["ignore", "reveal", "cite", "link", "language", "fact"]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from eval.citations import Asked, QuestionFailedError
 from eval.questions import EvalQuestion
 from index import FootnoteError
-from service.answering.answer_models import Answer
+from service.answering import Answer
 
 
 class RemoteError(FootnoteError):

@@ -166,7 +166,7 @@ def _colour(result: QuestionResult) -> str:
 
 def read_results(path: Path) -> list[QuestionResult]:
     """A run's results.jsonl back as results, to redraw its reports without answering again."""
-    from service.answering.answer_models import Answer
+    from service.answering import Answer
 
     file = path / "results.jsonl"
     if not file.is_file():

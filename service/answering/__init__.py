@@ -5,6 +5,7 @@ routes and the evaluator run the very same code. litellm and llama.cpp load lazi
 """
 
 from service.answering.answer_models import (
+    QUESTION_CHARS_LIMIT,
     Answer,
     AnswerSentence,
     Citation,
@@ -13,6 +14,7 @@ from service.answering.answer_models import (
     Turn,
     VerificationStats,
 )
+from service.answering.config import AnsweringConfig
 from service.answering.errors import LLMError, LLMTimeoutError
 from service.answering.llm import ChatModel, Completion, LiteLLMChatModel, LLMSettings, Message
 from service.answering.pipeline import (
@@ -25,14 +27,17 @@ from service.answering.pipeline import (
     RetrievedPassages,
     final_answer,
 )
+from service.answering.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.answering.support import HeuristicSupportScorer, SupportScorer
 
 __all__ = [
+    "QUESTION_CHARS_LIMIT",
     "REFUSAL",
     "Answer",
     "AnswerEvent",
     "AnswerSentence",
     "Answerer",
+    "AnsweringConfig",
     "AnsweringSettings",
     "ChatModel",
     "Citation",
@@ -51,5 +56,8 @@ __all__ = [
     "TokenUsage",
     "Turn",
     "VerificationStats",
+    "build_answerer",
     "final_answer",
+    "index_demo_corpus_if_empty",
+    "open_collection",
 ]

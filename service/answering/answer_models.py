@@ -6,6 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The most characters a question, or an earlier turn, may have: every request schema refuses longer ones, and
+# FOOTNOTE_MAX_QUESTION_CHARS may lower the limit for questions but not raise it.
+QUESTION_CHARS_LIMIT = 4000
+
 
 class Turn(BaseModel):
     """One earlier turn of a conversation, for follow-up questions."""
@@ -13,7 +17,7 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=4000)
+    content: str = Field(max_length=QUESTION_CHARS_LIMIT)
 
 
 class Citation(BaseModel):

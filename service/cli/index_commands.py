@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from index import DATABASE_NAME, IntegrityReport, StoreCorruptError, check_database, get_embedder, salvage_store
-from service.resources import open_collection
+from service.answering import open_collection
 from service.settings import get_settings
 
 EXIT_DAMAGED = 1

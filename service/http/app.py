@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from index import FootnoteError
+from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.answering.llm import LiteLLMChatModel
 from service.http.auth import allowed_origins
 from service.http.errors import install_error_handlers
 from service.http.middleware import CorsMiddleware, RequestContextMiddleware
 from service.http.routes import ask, chat, documents, health, widget
 from service.http.state import AppState, Resources, ResourcesFactory
-from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -38,11 +38,11 @@ from index import (
     load_paths,
 )
 from prompts.citations import parse_draft
+from service.answering import build_answerer, open_collection
 from service.answering.pipeline import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
 from service.answering.safety import contains_secret
 from service.answering.support import HeuristicSupportScorer
 from service.answering.verification import verify_draft
-from service.resources import build_answerer, open_collection
 from service.settings import Settings
 from tests.conftest import BUNDLED_CORPUS, PROJECT_ROOT
 from tests.fakes import FakeEmbedder

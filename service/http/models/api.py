@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass as validated_dataclass
 
 from index import Document, DocumentSummary, IngestResult, ScoredPassage
-from service.answering import Turn
+from service.answering import QUESTION_CHARS_LIMIT, Turn
 from service.http.strict_json import WHOLE_FLOAT_AS_INT
 
 # Requires one non-blank character, so a blank question is refused by the schema itself. Spelled out because
@@ -110,7 +110,10 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     question: str = Field(
-        min_length=1, max_length=4000, pattern=NOT_BLANK, description="At most FOOTNOTE_MAX_QUESTION_CHARS characters."
+        min_length=1,
+        max_length=QUESTION_CHARS_LIMIT,
+        pattern=NOT_BLANK,
+        description="At most FOOTNOTE_MAX_QUESTION_CHARS characters.",
     )
     history: list[Turn] = Field(default_factory=list, max_length=100)
     k: Annotated[int, Field(ge=1, le=50), WHOLE_FLOAT_AS_INT] | None = Field(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
-from service.answering.answer_models import Citation
+from service.answering import QUESTION_CHARS_LIMIT, Citation
 from service.http.strict_json import WHOLE_FLOAT_AS_INT
 
 
@@ -21,7 +21,7 @@ class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
     type: str
-    text: str | None = Field(default=None, max_length=4000)
+    text: str | None = Field(default=None, max_length=QUESTION_CHARS_LIMIT)
 
 
 class ChatMessageIn(BaseModel):
@@ -30,7 +30,7 @@ class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = Field(default=None, max_length=4000)
+    content: str | list[ContentPart] | None = Field(default=None, max_length=QUESTION_CHARS_LIMIT)
     name: str | None = None
 
     def text(self) -> str:

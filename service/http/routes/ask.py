@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from index import FootnoteError, Retriever
 from service.answering import (
+    QUESTION_CHARS_LIMIT,
     Answer,
     Answerer,
     AnswerEvent,
@@ -62,7 +63,9 @@ def ask(
 
 @router.get("/search", response_model=SearchOut, responses=ERROR_RESPONSES)
 def search(
-    q: Annotated[str, Query(min_length=1, max_length=4000, pattern=NOT_BLANK, description="What to search for.")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=QUESTION_CHARS_LIMIT, pattern=NOT_BLANK, description="What to search for.")
+    ],
     caller: CallerDep,
     state: StateDep,
     answerer: AnswererDep,

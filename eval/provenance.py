@@ -1,10 +1,12 @@
-"""Which code produced a result: every evaluation and benchmark report records the commit it ran at."""
+"""Which code produced a result: every evaluation and benchmark report records the commit it ran at (bench/
+imports this from eval/, which owns the reports)."""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
-from service.settings import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def git_commit() -> str:

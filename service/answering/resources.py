@@ -1,0 +1,45 @@
+"""Open the heavy, long-lived things (the embedder, the collection and the pipeline over it) from the config, once."""
+
+from __future__ import annotations
+
+import logging
+
+from index import Collection, Retriever, load_paths
+from service.answering.config import AnsweringConfig
+from service.answering.llm import LiteLLMChatModel
+from service.answering.pipeline import Answerer
+from service.answering.support import HeuristicSupportScorer
+
+logger = logging.getLogger(__name__)
+
+
+def open_collection(config: AnsweringConfig, *, allow_settings_mismatch: bool = False) -> Collection:
+    """The collection in the configured data directory, with the configured (lazily loaded) embedder."""
+    return Collection(
+        config.home,
+        embedder=config.embedder(),
+        settings=config.collection_settings(),
+        allow_settings_mismatch=allow_settings_mismatch,
+    )
+
+
+def index_demo_corpus_if_empty(collection: Collection, config: AnsweringConfig) -> int:
+    """Ingest the bundled articles into an empty store; returns how many documents were added."""
+    if collection.count_documents() > 0:
+        return 0
+    documents = load_paths([str(config.demo_corpus)])
+    collection.ingest(documents)
+    logger.info("indexed %d bundled documents from %s", len(documents), config.demo_corpus)
+    return len(documents)
+
+
+def build_answerer(collection: Collection, config: AnsweringConfig, *, model: str | None = None) -> Answerer:
+    """The answering pipeline over a collection, with the configured (or given) model."""
+    answering = config.answering_settings()
+    chat_model = LiteLLMChatModel(config.llm_settings(model=model)) if answering.mode == "generate" else None
+    return Answerer(
+        retriever=Retriever(collection, config.retrieval_settings()),
+        scorer=HeuristicSupportScorer(collection.embedder),
+        chat_model=chat_model,
+        settings=answering,
+    )
