@@ -15,8 +15,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_settings import SettingsError
 
 from index import Collection, FootnoteError, IngestStatus, load_paths
-from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.answering.answer_models import Turn
+from service.answering import Turn, build_answerer, index_demo_corpus_if_empty, open_collection
 from service.cli.index_commands import add_index_commands
 from service.http.models.api import NOT_BLANK, DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
 from service.http.serve import add_serve_command

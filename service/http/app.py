@@ -11,8 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from index import FootnoteError
-from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.answering.llm import LiteLLMChatModel
+from service.answering import LiteLLMChatModel, build_answerer, index_demo_corpus_if_empty, open_collection
 from service.http.auth import allowed_origins
 from service.http.errors import install_error_handlers
 from service.http.middleware import CorsMiddleware, RequestContextMiddleware

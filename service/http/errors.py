@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import DocumentLoadError, DocumentNotFoundError, FootnoteError, StoreCorruptError, StoreMismatchError
-from service.answering.errors import LLMError, LLMTimeoutError
+from service.answering import LLMError, LLMTimeoutError
 
 logger = logging.getLogger(__name__)
 

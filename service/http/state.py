@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from index import Collection, FootnoteError
-from service.answering.pipeline import Answerer
+from service.answering import Answerer
 from service.http.limits import GenerationSlots, RateLimiter
 from service.http.metrics import Metrics
 from service.settings import Settings

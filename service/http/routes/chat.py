@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from service.answering.answer_models import Answer, Turn
-from service.answering.llm import LiteLLMChatModel
-from service.answering.pipeline import Answerer
+from service.answering import Answer, Answerer, LiteLLMChatModel, Turn
 from service.http.errors import ERROR_RESPONSES
 from service.http.models.openai import ChatCompletionIn, ChatCompletionOut, ChatMessageOut, ChoiceOut, UsageOut
 from service.http.routes.ask import answer_once, answerer_for, check_question, generation_holder

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from index import Collection
-from service.answering.pipeline import Answerer
+from service.answering import Answerer
 from service.http.auth import Principal, authenticate, client_address, require_admin_or_local
 from service.http.errors import ApiError
 from service.http.limits import retry_after_header
