@@ -11,13 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.citations import AnswerSource, LocalSource, run_questions, summarise
 from eval.gate import EXIT_GATE_FAILED, check, check_names, failure_message, parse_thresholds
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.provenance import git_commit
 from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
 from eval.reports import format_value, read_run, render_comparison, write_run
+from eval.runner import AnswerSource, LocalSource, run_questions, summarise
 from index import Collection, DocumentLoadError, get_embedder, load_paths
 from service.answering import AnsweringConfig, HeuristicSupportScorer, LiteLLMChatModel, build_answerer
 

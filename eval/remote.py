@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eval.citations import Asked, QuestionFailedError
 from eval.questions import EvalQuestion
+from eval.runner import Asked, QuestionFailedError
 from index import FootnoteError
 from service.answering import Answer
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.citations import QuestionResult
+from eval.runner import QuestionResult
 from index import DocumentLoadError
 
 # The figures the tables show, in order, with how to print them.

@@ -12,10 +12,10 @@ import numpy.typing as npt
 import pytest
 
 import eval.citations_command as command
-from eval.citations import Asked, run_questions, score_answer, summarise
 from eval.gate import EXIT_GATE_FAILED, GateSpecError, check, parse_thresholds
 from eval.judges import LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.questions import EvalQuestion
+from eval.runner import Asked, run_questions, score_answer, summarise
 from service.answering.answer_models import Answer, AnswerSentence, Citation, Timings, VerificationStats
 from service.answering.errors import LLMTimeoutError
 from service.cli import main
