@@ -5,6 +5,8 @@ run instead of slowly turning the packages into one."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -139,6 +141,14 @@ def test_tests_and_bench_never_import_each_other() -> None:
 
 def test_eval_reaches_the_service_only_through_the_answering_package() -> None:
     assert offending("eval", ("eval", "index", "prompts", "service.answering")) == []
+
+
+def test_importing_the_answering_package_loads_no_model_runtime_or_web_framework() -> None:
+    # In a fresh interpreter: this process has long imported torch. litellm and torch load on first use only.
+    heavy = ["litellm", "torch", "sentence_transformers", "llama_cpp", *WEB_FRAMEWORKS]
+    probe = f"import sys, service.answering; print(' '.join(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []
 
 
 def test_index_modules_form_no_cycle() -> None:
