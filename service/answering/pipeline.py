@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,11 +23,13 @@ from service.answering.answer_models import (
     Turn,
     VerificationStats,
 )
+from service.answering.errors import LLMError
 from service.answering.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
 from service.answering.followup import standalone_question
 from service.answering.llm import ChatModel, Message
 from service.answering.question_kinds import can_answer, expected_answer_type
 from service.answering.quotes import QuoteCandidate
+from service.answering.reader import Reader
 from service.answering.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
 from service.answering.support import SupportScorer, inverse_document_frequencies
 from service.answering.verification import CheckedSentence, SupportedQuote, verify_draft
@@ -92,11 +94,14 @@ class Answerer:
         scorer: SupportScorer,
         chat_model: ChatModel | None,
         settings: AnsweringSettings | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.retriever = retriever
         self.scorer = scorer
         self.chat_model = chat_model
         self.settings = settings or AnsweringSettings()
+        # The model judge; without one (no local model installed, or the heuristic chosen) the heuristic decides.
+        self.reader = reader
 
     def answer(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
         """A cited answer, an extractive answer, or an abstention."""
@@ -113,6 +118,10 @@ class Answerer:
         retrieved = time.perf_counter()
         yield RetrievedPassages(passages)
         ranked = self.rank_evidence(standalone, passages)
+        if self.reader is not None:
+            clock = _Clock(started=started, retrieved=retrieved)
+            yield from self._read_and_answer(question, standalone, history, passages, ranked, clock, stream=stream)
+            return
         if top_relevance(ranked) < self.settings.relevance_threshold:
             done = time.perf_counter()
             yield FinalAnswer(self._abstain(question, standalone, started=started, retrieved=retrieved, done=done))
@@ -123,20 +132,8 @@ class Answerer:
         stage: _Stage | None = None
         if self.settings.mode == "generate" and self.chat_model is not None:
             generation_started = time.perf_counter()
-            canary = self.settings.prompt_canary
             messages = self.prompt(question, history, passages)
-            if stream:
-                deltas: list[str] = []
-                # The draft streams as the model writes it, except from where it would leak the prompt's canary.
-                for shown in withhold_secret(_recorded(self.chat_model.stream(messages), deltas), canary):
-                    yield DraftDelta(shown)
-                draft = "".join(deltas)
-                # Streamed replies carry no usage; local and OpenAI-style streams send one token per chunk.
-                usage = TokenUsage(completion_tokens=len(deltas))
-            else:
-                reply = self.chat_model.complete(messages)
-                draft = reply.text
-                usage = TokenUsage(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+            draft, usage = yield from self._draft(messages, stream=stream)
             generation_ms = 1000 * (time.perf_counter() - generation_started)
             checked, stats = self._verify(draft, passages)
             kept = [c for c in checked if c.outcome != "dropped"]
@@ -172,7 +169,111 @@ class Answerer:
 
     def with_chat_model(self, chat_model: ChatModel | None) -> Answerer:
         """The same pipeline answering with another model (for a per-request model override)."""
-        return Answerer(retriever=self.retriever, scorer=self.scorer, chat_model=chat_model, settings=self.settings)
+        return Answerer(
+            retriever=self.retriever,
+            scorer=self.scorer,
+            chat_model=chat_model,
+            settings=self.settings,
+            reader=self.reader,
+        )
+
+    def _read_and_answer(
+        self,
+        question: str,
+        standalone: str,
+        history: Sequence[Turn],
+        passages: Sequence[ScoredPassage],
+        ranked: Sequence[RelevantSentence],
+        clock: _Clock,
+        *,
+        stream: bool,
+    ) -> Iterator[AnswerEvent]:
+        """The model reads the shortlisted sentences: answer or refuse, write and verify, or pick quotes."""
+        assert self.reader is not None
+        reader = self.reader
+        reading = reader.reading(question, ranked, history)
+        answerable = reader.is_answerable(reading)
+        stats, usage, degraded = VerificationStats(), TokenUsage(), None
+        stage: _Stage | None = None
+        if answerable and self.settings.mode == "generate" and self.chat_model is not None:
+            clock.generation_started()
+            messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences, refusal=REFUSAL)
+            try:
+                draft, usage = yield from self._draft(messages, stream=stream)
+            except LLMError as error:
+                # Degrade, don't fail: the verified quotes below answer instead, labelled with the reason.
+                draft, degraded = "", str(error)
+            clock.generation_done()
+            parsed, safe = self._draft_sentences(draft)
+            checked, stats = reader.verify(reading, safe[: self.settings.max_sentences])
+            stats = _with_unsafe_dropped(stats, len(parsed) - len(safe))
+            kept = [c for c in checked if c.outcome != "dropped"]
+            if kept:
+                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+        if answerable and stage is None:
+            picked = reader.pick(reading, count=self.settings.extract_sentences)
+            stage = _Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+        done = time.perf_counter()
+        timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
+        if stage is None or not stage.sentences:
+            abstained = self._abstain(
+                question,
+                standalone,
+                started=clock.started,
+                retrieved=clock.retrieved,
+                done=done,
+                generation_ms=clock.generation_ms,
+            )
+            yield FinalAnswer(
+                abstained.model_copy(
+                    update={"verification": stats, "usage": usage, "judge": reader.name, "degraded": degraded}
+                )
+            )
+            return
+        text, sentences, citations = _assemble(stage, passages)
+        model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
+        yield FinalAnswer(
+            Answer(
+                question=question,
+                standalone_question=standalone,
+                text=text,
+                sentences=sentences,
+                citations=citations,
+                abstained=False,
+                mode=stage.mode,
+                model=model,
+                timings=timings,
+                verification=stats,
+                usage=usage,
+                judge=reader.name,
+                degraded=degraded,
+            )
+        )
+
+    def _draft(self, messages: list[Message], *, stream: bool) -> Generator[AnswerEvent, None, tuple[str, TokenUsage]]:
+        """The model's draft, streamed as deltas when asked (never past the prompt's canary), with its usage."""
+        assert self.chat_model is not None
+        if not stream:
+            reply = self.chat_model.complete(messages)
+            return reply.text, TokenUsage(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+        deltas: list[str] = []
+        for shown in withhold_secret(_recorded(self.chat_model.stream(messages), deltas), self.settings.prompt_canary):
+            yield DraftDelta(shown)
+        # Streamed replies carry no usage; local and OpenAI-style streams send one token per chunk.
+        return "".join(deltas), TokenUsage(completion_tokens=len(deltas))
+
+    def _draft_sentences(self, draft: str) -> tuple[list[DraftSentence], list[DraftSentence]]:
+        """The draft's sentences without refusals and repeats, and those of them that are safe to ship."""
+        refusal = REFUSAL.lower().rstrip(".")
+        parsed = _without_repeats([s for s in parse_draft(draft) if refusal not in s.text.lower()])
+        # Links and images in model output are the exfiltration channel, and a sentence holding the prompt's
+        # canary leaks the prompt: such sentences are never shipped.
+        safe = [
+            s
+            for s in parsed
+            if not has_link_or_image(s.text) and not contains_secret(s.text, self.settings.prompt_canary)
+        ]
+        return parsed, safe
 
     def prompt(self, question: str, history: Sequence[Turn], passages: Sequence[ScoredPassage]) -> list[Message]:
         """The chat messages for the model: rules in the system message, numbered passages in the user's."""
@@ -197,20 +298,9 @@ class Answerer:
         ]
 
     def _verify(self, draft: str, passages: Sequence[ScoredPassage]) -> tuple[list[CheckedSentence], VerificationStats]:
-        refusal = REFUSAL.lower().rstrip(".")
-        parsed = _without_repeats([s for s in parse_draft(draft) if refusal not in s.text.lower()])
-        # Links and images in model output are the exfiltration channel, and a sentence holding the prompt's
-        # canary leaks the prompt: such sentences are never shipped.
-        safe = [
-            s
-            for s in parsed
-            if not has_link_or_image(s.text) and not contains_secret(s.text, self.settings.prompt_canary)
-        ]
+        parsed, safe = self._draft_sentences(draft)
         checked, stats = verify_draft(safe, passages, scorer=self.scorer, threshold=self.settings.support_threshold)
-        unsafe = len(parsed) - len(safe)
-        return checked, stats.model_copy(
-            update={"draft_sentences": stats.draft_sentences + unsafe, "dropped": stats.dropped + unsafe}
-        )
+        return checked, _with_unsafe_dropped(stats, len(parsed) - len(safe))
 
     def rank_evidence(self, question: str, passages: Sequence[ScoredPassage]) -> list[RelevantSentence]:
         """The sentences of the passages that could answer the question, most relevant first.
@@ -254,6 +344,28 @@ class Answerer:
         )
 
 
+class _Clock:
+    """The clock readings of one answer: retrieval, the model's generation, the first verified sentence."""
+
+    def __init__(self, *, started: float, retrieved: float) -> None:
+        self.started = started
+        self.retrieved = retrieved
+        self.generation_ms = 0.0
+        self._generation_started: float | None = None
+
+    def generation_started(self) -> None:
+        self._generation_started = time.perf_counter()
+
+    def generation_done(self) -> None:
+        if self._generation_started is not None:
+            self.generation_ms = 1000 * (time.perf_counter() - self._generation_started)
+
+    def timings(self, *, done: float, answered: bool) -> Timings:
+        """Where the time went; every sentence is verified before any is sent, so the first is ready at the end."""
+        timings = _timings(started=self.started, retrieved=self.retrieved, done=done, generation_ms=self.generation_ms)
+        return timings.model_copy(update={"first_sentence_ms": timings.total_ms if answered else None})
+
+
 def final_answer(events: Iterable[AnswerEvent]) -> Answer:
     """The verified answer at the end of the pipeline's events; the passages and draft before it are skipped."""
     for event in events:
@@ -269,6 +381,13 @@ def _timings(*, started: float, retrieved: float, done: float, generation_ms: fl
         generation_ms=generation_ms,
         verification_ms=1000 * (done - retrieved) - generation_ms,
         total_ms=1000 * (done - started),
+    )
+
+
+def _with_unsafe_dropped(stats: VerificationStats, unsafe: int) -> VerificationStats:
+    """The tallies with the sentences dropped before verification as unsafe counted in."""
+    return stats.model_copy(
+        update={"draft_sentences": stats.draft_sentences + unsafe, "dropped": stats.dropped + unsafe}
     )
 
 

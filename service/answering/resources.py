@@ -6,8 +6,12 @@ import logging
 
 from index import Collection, Retriever, load_paths
 from service.answering.config import AnsweringConfig
+from service.answering.judge import yes_no_model
 from service.answering.llm import LiteLLMChatModel
+from service.answering.local_llm import LOCAL_PROVIDER
+from service.answering.model_files import LocalModelMissingError, verified_model_path
 from service.answering.pipeline import Answerer
+from service.answering.reader import Reader
 from service.answering.support import HeuristicSupportScorer
 
 logger = logging.getLogger(__name__)
@@ -42,4 +46,20 @@ def build_answerer(collection: Collection, config: AnsweringConfig, *, model: st
         scorer=HeuristicSupportScorer(collection.embedder),
         chat_model=chat_model,
         settings=answering,
+        reader=build_reader(config),
     )
+
+
+def build_reader(config: AnsweringConfig) -> Reader | None:
+    """The model judge the config names, or None for the heuristic alone: chosen so, or when the embedded model
+    that would judge is not installed (the answer then comes from the heuristic, as before the judge)."""
+    settings = config.judge_settings()
+    if settings is None:
+        return None
+    if settings.model.startswith(f"{LOCAL_PROVIDER}/"):
+        try:
+            verified_model_path()
+        except LocalModelMissingError as error:
+            logger.warning("no model judge, the heuristic decides: %s", error)
+            return None
+    return Reader(yes_no_model(settings), config.reader_settings())
