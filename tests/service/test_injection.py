@@ -140,7 +140,7 @@ def test_a_streamed_draft_never_carries_the_canary(case: InjectionCase, hostile_
 
 @pytest.mark.slow
 def test_the_embedded_model_with_the_real_embedder_follows_no_planted_instruction(tmp_path: Path) -> None:
-    """The real parts: bundled embedding model, SmolLM2 through litellm, verification; a few cases of each kind."""
+    """The real parts: bundled embedding model, the embedded model through litellm, verification; a few cases each."""
     picked = [next(c for c in CASES if c.attack == attack) for attack in ("reveal", "fact")]
     # The time-out is generous: on a busy shared machine one short answer has taken over a minute.
     settings = Settings(home=tmp_path, prompt_canary=CANARY, max_tokens=64, llm_timeout_s=600)  # type: ignore[arg-type]
