@@ -31,7 +31,7 @@ from service.answering.verification import CheckedSentence, Outcome, SupportedQu
 class ReaderSettings:
     """Sizes and thresholds of the model reader; thresholds fitted on the dev sets only (README, Evaluation)."""
 
-    evidence_sentences: int = 10
+    evidence_sentences: int = 12
     answerable_threshold: float = 0.5
     support_threshold: float = 0.5
     relevance_threshold: float = 0.6
