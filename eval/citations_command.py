@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import re
 import sys
 import time
@@ -215,8 +216,11 @@ def _eval_collection(settings: AnsweringConfig, corpus: Path) -> Collection:
     """A store holding exactly the corpus (not the user's own store), kept between runs so it is embedded once."""
     if not corpus.exists():
         raise DocumentLoadError(f"{corpus}: no such file or folder")
+    # Named after the corpus's full path, not its folder name alone: the bundled articles and the SQuAD articles
+    # both live in a folder called `corpus`, and sharing one store would re-embed each on every switch.
+    where = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:8]
     setup = (
-        f"citations-{corpus.resolve().name}-{settings.embedding_model}-w{settings.chunk_max_words}"
+        f"citations-{corpus.resolve().name}-{where}-{settings.embedding_model}-w{settings.chunk_max_words}"
         f"-o{settings.chunk_overlap_sentences}-t{settings.lexical_title_repeats}"
     )
     collection = Collection(
