@@ -16,7 +16,15 @@ from eval.gate import EXIT_GATE_FAILED, check, check_names, failure_message, par
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.provenance import git_commit
-from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
+from eval.questions import (
+    baseline_path,
+    file_sha256,
+    load_questions,
+    read_baseline,
+    read_provenance,
+    select_subset,
+    subset_ids,
+)
 from eval.reports import format_value, read_run, render_comparison, write_run
 from eval.runner import AnswerSource, LocalSource, run_questions, summarise
 from index import Collection, DocumentLoadError, get_embedder, load_paths
@@ -91,6 +99,7 @@ def _citations(args: argparse.Namespace) -> int:
         raise DocumentLoadError("--key only applies with --base-url")
     settings = AnsweringConfig()
     questions = load_questions(args.dataset)
+    provenance = read_provenance(args.dataset)
     thresholds = parse_thresholds(args.fail_under)
     subset = args.subset
     gate: dict[str, Any] | None = None
@@ -129,6 +138,8 @@ def _citations(args: argparse.Namespace) -> int:
             "sha256": file_sha256(args.dataset),
             "subset": subset,
             "questions": len(questions),
+            # A generated set (the SQuAD samples) names its source, that source's hashes, articles and seed.
+            "provenance": provenance,
         },
         "question_ids": [q.id for q in questions],
         **described,

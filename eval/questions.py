@@ -85,6 +85,29 @@ def baseline_path(dataset: Path) -> Path:
     return dataset.with_name(f"{dataset.stem}.baseline.json")
 
 
+def provenance_path(dataset: Path) -> Path:
+    """Where a generated question set says how it was made: `NAME.provenance.json` beside `NAME.jsonl`."""
+    return dataset.with_name(f"{dataset.stem}.provenance.json")
+
+
+def read_provenance(dataset: Path) -> dict[str, Any] | None:
+    """How a generated set was made (source, its hashes, the sample's settings), or None for a hand-written set.
+
+    A provenance written for other contents (the set was edited or regenerated alone) is an error: a run must
+    not be credited to data it did not read.
+    """
+    path = provenance_path(dataset)
+    if not path.is_file():
+        return None
+    try:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DocumentLoadError(f"{path}: not valid JSON: {error.msg} (line {error.lineno})") from error
+    if not isinstance(provenance, dict) or provenance.get("sha256") != file_sha256(dataset):
+        raise DocumentLoadError(f"{path} does not describe {dataset} as it is now; regenerate both, or delete it")
+    return provenance
+
+
 def read_baseline(path: Path) -> dict[str, Any]:
     """The baseline file: `subsets` (name -> question ids) and `gates` (name -> settings and thresholds)."""
     if not path.is_file():

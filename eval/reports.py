@@ -74,6 +74,7 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
         f"`{config['model']}` ({config['answer_mode']}, {config['source']}), judge `{config['judge']['name']}`, "
         f"commit `{config['commit']}`.",
         "",
+        *_provenance_lines(config["dataset"].get("provenance")),
         judge_note(config["judge"]),
         "",
         "| figure | value |",
@@ -97,6 +98,19 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
         lines.append(f"| {' | '.join(cells)} |")
     lines += ["", "## Configuration", "", "```json", json.dumps(config, indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(lines)
+
+
+def _provenance_lines(provenance: dict[str, Any] | None) -> list[str]:
+    # A generated set says where its questions came from, so the report can be traced back to the source data.
+    if not provenance:
+        return []
+    source = provenance.get("source", {})
+    return [
+        f"Questions: {provenance.get('description', 'generated')}; sampled by `{provenance.get('generator')}` from "
+        f"`{source.get('path')}` (questions.jsonl sha256 `{source.get('questions_sha256')}`, "
+        f"licence {source.get('licence', 'unknown')}).",
+        "",
+    ]
 
 
 def format_value(value: Any, unit: str) -> str:
