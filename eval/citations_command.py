@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.gate import EXIT_GATE_FAILED, check, check_names, failure_message, parse_thresholds
+from eval.gate import EXIT_GATE_FAILED, check, check_names, check_required, failure_message, parse_thresholds
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.provenance import git_commit
@@ -157,7 +157,7 @@ def _citations(args: argparse.Namespace) -> int:
     out = args.out or Path("eval-out") / _UNSAFE.sub("_", _run_name(args, subset, described))
     write_run(out, results, summary, config)
     _print_summary(summary, out)
-    failures = check(summary, thresholds)
+    failures = check(summary, thresholds) + check_required(results, gate.get("required_questions", []) if gate else [])
     if failures:
         print(failure_message(failures), file=sys.stderr)
         return EXIT_GATE_FAILED
