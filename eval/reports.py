@@ -18,7 +18,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("citation_precision", "citation precision (citations that support or are needed)", "pct"),
     ("citation_document_precision", "citations pointing into a gold document", "pct"),
     ("fact_recall", "expected facts in answered answerable questions", "pct"),
-    ("answer_in_quotes", "answered answerable questions with a gold answer in the cited quotes", "pct"),
+    ("answer_in_quotes", "gold answer in the cited quotes (answered answerable)", "pct"),
     ("fact_recall_all_answerable", "expected facts over all answerable questions", "pct"),
     ("decision_accuracy", "right decision to answer or refuse", "pct"),
     ("abstention_precision", "abstention precision", "pct"),

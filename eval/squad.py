@@ -140,11 +140,12 @@ def write_sample(
     """Write the question set and, beside it, the provenance every run on it records; returns the provenance."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("".join(q.model_dump_json(exclude_defaults=True) + "\n" for q in questions), encoding="utf-8")
+    which = f"{split} split" if split else "articles"
     provenance = {
         "generator": "footnote eval squad-sample",
         "description": (
-            f"{SOURCE_NAME}, {split or 'custom'} split ({', '.join(articles)}): {per_class} answerable + "
-            f"{per_class} unanswerable questions, seed {seed}"
+            f"{SOURCE_NAME}, {which} ({', '.join(articles)}): {per_class} answerable + {per_class} unanswerable "
+            f"questions, seed {seed}"
         ),
         "source": {
             "name": SOURCE_NAME,
