@@ -52,12 +52,14 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 
 # The citation-evaluation gate (thresholds and subset in eval/datasets/bundled.baseline.json; exit 3 below them):
-# the extractive path on the whole bundled set, and the embedded defaults on its 12-question stratified `gate`
-# subset, since the embedded model takes seconds a question. `make eval` runs the whole set both ways. The gate
+# the heuristic extractive path (no model judge) on the whole bundled set, then the extractive path with the model
+# judge and the embedded defaults on its 12-question stratified `gate` subset, since the embedded model takes
+# seconds a question; the canonical question is a required case of both model gates. `make eval` runs the whole set both ways. The gate
 # measures quality, not speed: the model's time-out is raised so a busy machine slows the gate instead of failing it.
 EVAL_ENV := FOOTNOTE_LLM_TIMEOUT_S=600
 
 eval-gate: setup
+	$(EVAL_ENV) $(BIN)/footnote eval citations eval/datasets/bundled.jsonl --gate heuristic --out eval-out/gate-heuristic
 	$(EVAL_ENV) $(BIN)/footnote eval citations eval/datasets/bundled.jsonl --gate extractive --out eval-out/gate-extractive
 	$(EVAL_ENV) $(BIN)/footnote eval citations eval/datasets/bundled.jsonl --gate embedded --out eval-out/gate-embedded
 

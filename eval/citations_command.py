@@ -115,6 +115,9 @@ def _citations(args: argparse.Namespace) -> int:
             questions = select_subset(questions, subset_ids(baseline, subset, path=path), name=subset)
     if args.extractive:
         settings = settings.model_copy(update={"answer_mode": "extractive"})
+    if gate and gate.get("judge_model"):
+        # A gate may fix the judge: the heuristic gate measures the path used when no model judge is installed.
+        settings = settings.model_copy(update={"judge_model": str(gate["judge_model"])})
     if args.k is not None:
         settings = settings.model_copy(update={"answer_k": args.k})
 
@@ -215,6 +218,8 @@ def _open_source(
         "answer_mode": answering.mode,
         "k": answering.k,
         "answering": dataclasses.asdict(answering),
+        "judge_model": answerer.reader.name if answerer.reader is not None else "heuristic",
+        "reader": dataclasses.asdict(answerer.reader.settings) if answerer.reader is not None else None,
         "retrieval": dataclasses.asdict(settings.retrieval_settings()),
         "embedding_model": settings.embedding_model,
         "chunking": {"max_words": settings.chunk_max_words, "overlap_sentences": settings.chunk_overlap_sentences},
