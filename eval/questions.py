@@ -18,7 +18,7 @@ CATEGORIES: tuple[Category, ...] = ("single_fact", "why", "multi_document", "fol
 
 
 class EvalQuestion(BaseModel):
-    """One line of a question set (the format is in the README's Evaluation section)."""
+    """One line of a question set (the format is in docs/evaluation.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

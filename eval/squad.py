@@ -55,7 +55,7 @@ class SquadSource:
 
 def load_squad(folder: Path) -> SquadSource:
     """Read `questions.jsonl` and hash the articles of `corpus/`; a missing folder or file is a clear error."""
-    expected = "the SQuAD 2.0 dev half, with questions.jsonl and corpus/ (README, Evaluation)"
+    expected = "the SQuAD 2.0 dev half, with questions.jsonl and corpus/ (docs/evaluation.md, SQuAD 2.0)"
     if not folder.is_dir():
         raise DocumentLoadError(f"{folder}: no such folder; expected {expected}")
     questions_file, corpus = folder / "questions.jsonl", folder / "corpus"

@@ -1,5 +1,5 @@
 """Imports point one way, index <- prompts <- service.answering <- service (http, cli, settings) <- eval <- bench
-and tests (README "Layout"): checked over every module's AST, lazy imports included, so a back-edge fails the test
+and tests (docs/architecture.md): checked over every module's AST, lazy imports included, so a back-edge fails the test
 run instead of slowly turning the packages into one."""
 
 from __future__ import annotations
