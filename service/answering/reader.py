@@ -38,6 +38,8 @@ class ReaderSettings:
     # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
     # calibrated per question better than across questions.
     relevance_margin: float = 0.06
+    # Most sentences the extractive path quotes: a reason-giving paragraph is often an intro and three reasons.
+    quotes: int = 4
 
 
 @dataclass(frozen=True)
