@@ -127,9 +127,9 @@ def test_a_model_that_times_out_degrades_to_verified_quotes(collection: Collecti
         base = f"http://127.0.0.1:{server.server_address[1]}/v1"
         stuck = LiteLLMChatModel(LLMSettings(model="openai/stuck", api_base=base, api_key="k", retries=0, timeout_s=1))
         answerer, _ = _answerer(collection, stuck)
-        started = time.perf_counter()
+        # The endpoint would hang up after 5 s without a reply (a different error): "in time" shows the 1 s
+        # time-out ended the wait.
         answer = answerer.answer("why was the bridge closed?")
-        assert time.perf_counter() - started < 4.5
     finally:
         server.shutdown()
         server.server_close()
