@@ -5,37 +5,33 @@ A plain class with no web framework in sight, so the CLI, the HTTP routes and th
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from index import Retriever, ScoredPassage, content_terms
-from prompts.citations import DraftSentence, format_markers, parse_draft
+from prompts.citations import DraftSentence, parse_draft
 from prompts.rendering import render
 from service.answering.answer_models import (
     Answer,
-    AnswerSentence,
-    Citation,
     Timings,
     TokenUsage,
     Turn,
     VerificationStats,
 )
+from service.answering.assembly import Stage, assemble
 from service.answering.errors import LLMError
 from service.answering.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
 from service.answering.followup import standalone_question
 from service.answering.llm import ChatModel, Message
 from service.answering.question_kinds import can_answer, expected_answer_type
-from service.answering.quotes import QuoteCandidate
 from service.answering.reader import Reader
 from service.answering.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
 from service.answering.support import SupportScorer, inverse_document_frequencies
 from service.answering.verification import CheckedSentence, SupportedQuote, verify_draft
 
 REFUSAL = "The articles do not answer this question."
-_TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
 
 
 @dataclass(frozen=True)
@@ -76,12 +72,6 @@ class FinalAnswer:
 
 
 AnswerEvent = RetrievedPassages | DraftDelta | FinalAnswer
-
-
-@dataclass(frozen=True)
-class _Stage:
-    sentences: list[tuple[str, tuple[SupportedQuote, ...], Literal["generated", "quoted"]]]
-    mode: Literal["generated", "extractive", "abstained"]
 
 
 class Answerer:
@@ -129,7 +119,7 @@ class Answerer:
         stats = VerificationStats()
         usage = TokenUsage()
         generation_ms = 0.0
-        stage: _Stage | None = None
+        stage: Stage | None = None
         if self.settings.mode == "generate" and self.chat_model is not None:
             generation_started = time.perf_counter()
             messages = self.prompt(question, history, passages)
@@ -138,7 +128,7 @@ class Answerer:
             checked, stats = self._verify(draft, passages)
             kept = [c for c in checked if c.outcome != "dropped"]
             if kept:
-                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+                stage = Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
         if stage is None:
             stage = self._extract(ranked)
         done = time.perf_counter()
@@ -149,7 +139,7 @@ class Answerer:
             yield FinalAnswer(abstained.model_copy(update={"verification": stats, "usage": usage}))
             return
         timings = _timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms)
-        text, sentences, citations = _assemble(stage, passages)
+        text, sentences, citations = assemble(stage, passages)
         model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
         yield FinalAnswer(
             Answer(
@@ -194,7 +184,7 @@ class Answerer:
         reading = reader.reading(question, ranked, history)
         answerable = reader.is_answerable(reading)
         stats, usage, degraded = VerificationStats(), TokenUsage(), None
-        stage: _Stage | None = None
+        stage: Stage | None = None
         if answerable and self.settings.mode == "generate" and self.chat_model is not None:
             clock.generation_started()
             messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences, refusal=REFUSAL)
@@ -209,10 +199,10 @@ class Answerer:
             stats = _with_unsafe_dropped(stats, len(parsed) - len(safe))
             kept = [c for c in checked if c.outcome != "dropped"]
             if kept:
-                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+                stage = Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
         if answerable and stage is None:
             picked = reader.pick(reading, count=reader.settings.quotes)
-            stage = _Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+            stage = Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
         done = time.perf_counter()
         timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
         if stage is None or not stage.sentences:
@@ -230,7 +220,7 @@ class Answerer:
                 )
             )
             return
-        text, sentences, citations = _assemble(stage, passages)
+        text, sentences, citations = assemble(stage, passages)
         model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
         yield FinalAnswer(
             Answer(
@@ -314,11 +304,11 @@ class Answerer:
         wanted = expected_answer_type(question)
         return [r for r in ranked if can_answer(wanted, r.quote.text)]
 
-    def _extract(self, ranked: Sequence[RelevantSentence]) -> _Stage:
+    def _extract(self, ranked: Sequence[RelevantSentence]) -> Stage:
         picked = pick_extract(
             ranked, threshold=self.settings.relevance_threshold, count=self.settings.extract_sentences
         )
-        return _Stage([(r.quote.text, (SupportedQuote(r.quote, 1.0),), "quoted") for r in picked], "extractive")
+        return Stage([(r.quote.text, (SupportedQuote(r.quote, 1.0),), "quoted") for r in picked], "extractive")
 
     def _abstain(
         self,
@@ -408,46 +398,3 @@ def _without_repeats(sentences: list[DraftSentence]) -> list[DraftSentence]:
             seen.add(key)
             unique.append(sentence)
     return unique
-
-
-def _assemble(stage: _Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list[AnswerSentence], list[Citation]]:
-    """Number each distinct quote in order of first use and put its marker at the end of its sentence."""
-    markers: dict[tuple[str, int, int], int] = {}
-    citations: list[Citation] = []
-    sentences: list[AnswerSentence] = []
-    parts: list[str] = []
-    for text, quotes, origin in stage.sentences:
-        numbers: list[int] = []
-        for supported in quotes:
-            quote = supported.quote
-            key = (quote.document_id, quote.start, quote.end)
-            if key not in markers:
-                markers[key] = len(markers) + 1
-                citations.append(_citation(markers[key], quote, supported.support, passages[quote.passage_index]))
-            if markers[key] not in numbers:
-                numbers.append(markers[key])
-        sentences.append(AnswerSentence(text=text, markers=numbers, origin=origin, verified=True))
-        parts.append(_with_markers(text, numbers))
-    return " ".join(parts), sentences, citations
-
-
-def _with_markers(text: str, numbers: list[int]) -> str:
-    terminal = _TERMINAL.search(text)
-    if terminal is None:
-        return f"{text} {format_markers(numbers)}"
-    return f"{text[: terminal.start()]} {format_markers(numbers)}{terminal.group(1)}"
-
-
-def _citation(marker: int, quote: QuoteCandidate, support: float, scored: ScoredPassage) -> Citation:
-    return Citation(
-        marker=marker,
-        document_id=quote.document_id,
-        title=scored.title,
-        date=scored.date,
-        source=scored.source,
-        passage_id=scored.passage.id,
-        quote=quote.text,
-        start=quote.start,
-        end=quote.end,
-        support=round(support, 4),
-    )
