@@ -1,26 +1,24 @@
 """What the widget's browser tests and bench/xss_browser.py share: Debian's Chromium under Playwright, a fake
-OpenAI-compatible model on loopback, a real `footnote serve` with a site key, and the XSS payloads."""
+OpenAI-compatible model on loopback, a real `footnote serve` with a site key, the XSS payloads, and the ways to
+watch a page for payloads that run or requests that leave the machine."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Locator, Page, Playwright
 
-from tests import server_process
-from tests.server_process import RunningServer, footnote_server
+from harness.server import RunningServer, footnote_server, free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-PAYLOADS = PROJECT_ROOT / "tests" / "data" / "xss_payloads.jsonl"
+PAYLOADS = Path(__file__).with_name("xss_payloads.jsonl")
 CHROMIUM = "/usr/bin/chromium"
 # No sandbox (root in CI), no GPU, and nothing that phones home: every request a test sees is the page's own.
 CHROMIUM_ARGS = [
@@ -207,7 +205,7 @@ class WidgetServer:
 def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[WidgetServer]:
     """`footnote serve` answering with the fake model (the embedded one is allowed per request), an admin key,
     and a site key for the server's own /demo and for the host pages' origin."""
-    port = server_process.free_port()
+    port = free_port()
     server_origin = f"http://127.0.0.1:{port}"
     with FakeLLM() as llm, HostPages() as hosts:
         env = {
@@ -226,11 +224,8 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_RATE_LIMIT_PER_ADDRESS": "100000",
             **(extra_env or {}),
         }
-        with ExitStack() as stack:
-            # footnote_server picks its own free port, but the site key must name the origin before the server
-            # starts: hand it ours, only while it starts (another server started later must get its own).
-            with mock.patch.object(server_process, "free_port", return_value=port):
-                running = stack.enter_context(footnote_server(home, env))
+        # The site key must name the server's origin before the server starts: so the port is chosen here.
+        with footnote_server(home, env, port=port) as running:
             yield WidgetServer(server=running, llm=llm, hosts=hosts)
 
 
@@ -294,3 +289,58 @@ def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
     exchange = exchanges.nth(before)
     exchange.locator(".answer-text, .error").first.wait_for(timeout=timeout_ms)
     return exchange
+
+
+@contextmanager
+def watched_page(browser: Browser, requests_seen: list[str], **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh context that records each payload that runs (`xss_hits`) and every URL it requests."""
+    context = browser.new_context(**context_options)
+    context.add_init_script(XSS_INIT_SCRIPT)
+    page = context.new_page()
+    page.on("request", lambda request: requests_seen.append(request.url))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def xss_hits(page: Page) -> list[str]:
+    """The ids of the payloads that ran on this page, in the order they ran."""
+    hits: list[str] = page.evaluate("window.__xss")
+    return hits
+
+
+def outside_requests(urls: Iterable[str]) -> list[str]:
+    """The requests that left this machine."""
+    return [url for url in urls if not is_loopback(url)]
+
+
+def widget_tags(page: Page) -> set[str]:
+    """The tag names of every element in the widget's shadow root."""
+    tags: list[str] = page.evaluate(
+        f"[...document.querySelector('{WIDGET}').shadowRoot.querySelectorAll('*')].map(e => e.tagName)"
+    )
+    return set(tags)
+
+
+def open_host_page(page: Page, running: WidgetServer, html: str, path: str = "/article") -> None:
+    """Open a page of another origin (another loopback port) that embeds the widget with the site key."""
+    running.hosts.pages[path] = html
+    page.goto(running.host_origin + path)
+    page.locator(f"{WIDGET} .panel").wait_for(state="attached")
+
+
+def answer_with_stream(page: Page, running: WidgetServer, body: str) -> None:
+    """Answer every question asked from a host page with this event stream instead of the server's."""
+    headers = {"Access-Control-Allow-Origin": running.host_origin}
+    page.route(
+        "**/v1/ask",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body, headers=headers),
+    )
+
+
+def open_every_chip(exchange: Locator) -> None:
+    """Click every citation chip of an answer in turn, opening its popover."""
+    chips = exchange.locator(".chip")
+    for index in range(chips.count()):
+        chips.nth(index).click()
