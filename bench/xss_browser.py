@@ -22,23 +22,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from harness.browser import (
-    ADMIN_KEY,
-    WIDGET,
-    answer_with_stream,
-    ask,
-    host_page,
-    hostile_answer_stream,
-    launch_chromium,
-    load_payloads,
-    open_every_chip,
-    open_host_page,
-    outside_requests,
-    watched_page,
-    widget_server,
-    widget_tags,
-    xss_hits,
-)
+from harness import browser
 from harness.provenance import commit, machine
 
 
@@ -50,17 +34,17 @@ def codeword(index: int) -> str:
 
 def ask_and_open_every_chip(page: Page, question: str) -> None:
     """Ask through the widget, then open every citation chip of the answer."""
-    open_every_chip(ask(page, question, timeout_ms=120_000))
+    browser.open_every_chip(browser.ask(page, question, timeout_ms=120_000))
 
 
 def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
-    payloads = load_payloads()
+    payloads = browser.load_payloads()
     chosen = payloads[:limit] if limit else payloads
     started = time.monotonic()
     requests: list[str] = []
     rendered: set[str] = set()
     asked = 0
-    with tempfile.TemporaryDirectory() as temp, widget_server(Path(temp) / "home") as running:
+    with tempfile.TemporaryDirectory() as temp, browser.widget_server(Path(temp) / "home") as running:
         documents = [
             {
                 "_id": f"xss-{p.id}",
@@ -70,31 +54,33 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
             for i, p in enumerate(chosen)
         ]
         upload = "\n".join(json.dumps(d) for d in documents).encode()
-        with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=300) as http:
+        admin = {"Authorization": f"Bearer {browser.ADMIN_KEY}"}
+        with httpx.Client(base_url=running.url, headers=admin, timeout=300) as http:
             stored = http.post("/v1/documents", files={"file": ("payloads.jsonl", upload, "application/x-ndjson")})
             stored.raise_for_status()
         with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            with watched_page(browser, requests) as page:
-                open_host_page(page, running, host_page(running.url, attributes='data-footnote-open="true"'))
+            chromium = browser.launch_chromium(playwright)
+            with browser.watched_page(chromium, requests) as page:
+                opened = browser.host_page(running.url, attributes='data-footnote-open="true"')
+                browser.open_host_page(page, running, opened)
                 for index, payload in enumerate(chosen):
                     if time.monotonic() - started > time_limit_s:
                         break
                     running.llm.reply = f"{payload.payload}\nField note {codeword(index)} records it [1]."
                     ask_and_open_every_chip(page, f"What does field note {codeword(index)} record?")
                     asked += 1
-                    shown = page.locator(f"{WIDGET} .log").text_content() or ""
+                    shown = page.locator(f"{browser.WIDGET} .log").text_content() or ""
                     if payload.payload in shown:
                         rendered.add(payload.id)
-                    page.locator(f"{WIDGET} .clear").click()
+                    page.locator(f"{browser.WIDGET} .clear").click()
                 # Every payload in every field of one answer: titles, dates, sources, quotes, sentences, draft.
-                answer_with_stream(page, running, hostile_answer_stream(chosen))
+                browser.answer_with_stream(page, running, browser.hostile_answer_stream(chosen))
                 ask_and_open_every_chip(page, "all payloads at once")
                 page.wait_for_timeout(1000)
-                executed = xss_hits(page)
-                tags = widget_tags(page)
-            browser.close()
-    outside = sorted(set(outside_requests(requests)))
+                executed = browser.xss_hits(page)
+                tags = browser.widget_tags(page)
+            chromium.close()
+    outside = sorted(set(browser.outside_requests(requests)))
     executed_ids = sorted(set(executed))
     # Every payload always goes through the synthetic pass; the time limit only shortens the real-server pass.
     passed = not executed_ids and not outside

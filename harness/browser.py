@@ -1,12 +1,10 @@
 """What the widget's browser tests and bench/xss_browser.py share: Debian's Chromium under Playwright, a fake
-OpenAI-compatible model on loopback, a real `footnote serve` with a site key, the XSS payloads, and the ways to
-watch a page for payloads that run or requests that leave the machine."""
+OpenAI-compatible model on loopback (harness/fake_llm.py), a real `footnote serve` with a site key, the XSS
+payloads, and the ways to watch a page for payloads that run or requests that leave the machine."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Locator, Page, Playwright
 
+from harness.fake_llm import FakeLLM, LoopbackServer, QuietHandler
 from harness.server import RunningServer, footnote_server, free_port
 
 PAYLOADS = Path(__file__).with_name("xss_payloads.jsonl")
@@ -74,80 +73,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-class FakeLLM:
-    """An OpenAI-compatible chat endpoint on loopback that replies with `reply`, streamed in small pieces."""
-
-    def __init__(self, reply: str = GROUNDED_DRAFT) -> None:
-        self.reply = reply
-        self.requests: list[dict[str, Any]] = []
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-                fake.requests.append(body)
-                if body.get("stream"):
-                    self._stream(fake.reply)
-                else:
-                    self._send_json(fake.reply)
-
-            def _send_json(self, text: str) -> None:
-                payload = json.dumps(
-                    {
-                        "id": "fake",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": "fake",
-                        "choices": [
-                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _stream(self, text: str) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.end_headers()
-                pieces = [text[i : i + 24] for i in range(0, len(text), 24)] or [""]
-                for index, piece in enumerate(pieces):
-                    last = index == len(pieces) - 1
-                    chunk = {
-                        "id": "fake",
-                        "object": "chat.completion.chunk",
-                        "created": 0,
-                        "model": "fake",
-                        "choices": [
-                            {"index": 0, "delta": {"content": piece}, "finish_reason": "stop" if last else None}
-                        ],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-                self.close_connection = True
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeLLM:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class HostPages:
+class HostPages(LoopbackServer):
     """Other sites' article pages on a loopback origin of their own: `pages[path]` is served as HTML.
 
     A real server rather than an intercepted URL: Chromium only lets a page reach a loopback address (the
@@ -158,30 +84,13 @@ class HostPages:
         self.pages: dict[str, str] = {}
         hosted = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 page = hosted.pages.get(self.path.split("?")[0])
                 body = (page or "not found").encode()
-                self.send_response(200 if page is not None else 404)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200 if page is not None else 404, "text/html; charset=utf-8", body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> HostPages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 @dataclass(frozen=True)
@@ -207,7 +116,7 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
     and a site key for the server's own /demo and for the host pages' origin."""
     port = free_port()
     server_origin = f"http://127.0.0.1:{port}"
-    with FakeLLM() as llm, HostPages() as hosts:
+    with FakeLLM(GROUNDED_DRAFT) as llm, HostPages() as hosts:
         env = {
             "FOOTNOTE_MODEL": "openai/fake-widget-model",
             "FOOTNOTE_LLM_BASE_URL": llm.url,
