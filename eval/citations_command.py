@@ -11,16 +11,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from eval.citations import AnswerSource, LocalSource, run_questions, summarise
 from eval.gate import EXIT_GATE_FAILED, check, check_names, failure_message, parse_thresholds
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
+from eval.provenance import git_commit
 from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
 from eval.reports import format_value, read_run, render_comparison, write_run
-from index import Collection, DocumentLoadError, expand_paths, get_embedder, load_path
-from service.provenance import git_commit
-from service.settings import Settings, get_settings
-from service.support import HeuristicSupportScorer
+from eval.runner import AnswerSource, LocalSource, run_questions, summarise
+from index import Collection, DocumentLoadError, get_embedder, load_paths
+from service.answering import AnsweringConfig, HeuristicSupportScorer, LiteLLMChatModel, build_answerer
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -89,7 +88,7 @@ def _citations(args: argparse.Namespace) -> int:
         raise DocumentLoadError("-k must be between 1 and 50")
     if args.key and not args.base_url:
         raise DocumentLoadError("--key only applies with --base-url")
-    settings = get_settings()
+    settings = AnsweringConfig()
     questions = load_questions(args.dataset)
     thresholds = parse_thresholds(args.fail_under)
     subset = args.subset
@@ -177,7 +176,7 @@ def _apply_gate(args: argparse.Namespace, gate: dict[str, Any]) -> None:
 
 
 def _open_source(
-    args: argparse.Namespace, settings: Settings
+    args: argparse.Namespace, settings: AnsweringConfig
 ) -> tuple[AnswerSource, Collection | None, dict[str, Any]]:
     if args.base_url:
         from eval.remote import RemoteSource
@@ -191,8 +190,6 @@ def _open_source(
             "k": args.k or "server default",
         }
         return remote, None, described
-    from service.resources import build_answerer
-
     collection = _eval_collection(settings, args.corpus or settings.demo_corpus)
     try:
         answerer = build_answerer(collection, settings, model=args.model)
@@ -214,7 +211,7 @@ def _open_source(
     return LocalSource(answerer, collection), collection, described
 
 
-def _eval_collection(settings: Settings, corpus: Path) -> Collection:
+def _eval_collection(settings: AnsweringConfig, corpus: Path) -> Collection:
     """A store holding exactly the corpus (not the user's own store), kept between runs so it is embedded once."""
     if not corpus.exists():
         raise DocumentLoadError(f"{corpus}: no such file or folder")
@@ -228,7 +225,7 @@ def _eval_collection(settings: Settings, corpus: Path) -> Collection:
         settings=settings.collection_settings(),
     )
     try:
-        documents = [document for path in expand_paths([str(corpus)]) for document in load_path(path)]
+        documents = load_paths([str(corpus)])
         collection.ingest(documents)
         wanted = {d.id for d in documents}
         for stale in [s.id for s in collection.list_documents(offset=0, limit=10_000) if s.id not in wanted]:
@@ -239,10 +236,8 @@ def _eval_collection(settings: Settings, corpus: Path) -> Collection:
     return collection
 
 
-def _build_judge(args: argparse.Namespace, settings: Settings, collection: Collection | None) -> Judge:
+def _build_judge(args: argparse.Namespace, settings: AnsweringConfig, collection: Collection | None) -> Judge:
     if args.judge == "llm":
-        from service.llm import LiteLLMChatModel
-
         llm = dataclasses.replace(settings.llm_settings(model=args.judge_model or args.model), max_tokens=8)
         return LlmJudge(LiteLLMChatModel(llm))
     embedder = collection.embedder if collection is not None else get_embedder(settings.embedding_model)

@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from eval.calibration import fit_relevance, fit_support, read_jsonl
 from eval.citations_command import add_citations_commands
 from eval.retrieval import evaluate_retrieval, load_beir
 from index import Collection, DocumentLoadError, Retriever
-from service.settings import Settings, get_settings
+from service.answering import AnsweringConfig, build_answerer, index_demo_corpus_if_empty, open_collection
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -45,12 +47,10 @@ def _existing_dir(text: str) -> Any:
     return path
 
 
-def _eval_store(settings: Settings, dataset_name: str) -> Any:
-    from service.resources import settings_embedder
-
+def _eval_store(settings: AnsweringConfig, dataset_name: str) -> Any:
     # One store per dataset and indexing setup, kept between runs so the corpus is embedded once.
     setup = (
-        f"{dataset_name}-{settings_embedder(settings).name}-w{settings.chunk_max_words}-o{settings.chunk_overlap_sentences}"
+        f"{dataset_name}-{settings.embedder().name}-w{settings.chunk_max_words}-o{settings.chunk_overlap_sentences}"
         f"-t{settings.lexical_title_repeats}"
     )
     return settings.home / "eval" / _UNSAFE.sub("_", setup)
@@ -59,16 +59,13 @@ def _eval_store(settings: Settings, dataset_name: str) -> Any:
 def _retrieval(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from service.cli import print_json
-    from service.resources import settings_embedder
-
-    settings = get_settings()
+    settings = AnsweringConfig()
     if args.mode is not None:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
     dataset = load_beir(args.dataset, split=args.split)
     collection = Collection(
         _eval_store(settings, dataset.name),
-        embedder=settings_embedder(settings),
+        embedder=settings.embedder(),
         settings=settings.collection_settings(),
     )
     try:
@@ -94,7 +91,7 @@ def _retrieval(args: argparse.Namespace) -> int:
         },
     }
     if args.json:
-        print_json(report)
+        _print_json(report)
         return 0
     print(f"{scores.dataset} ({scores.split}, {scores.queries} queries, mode {settings.retrieval_mode})")
     print(f"  nDCG@10    {scores.ndcg_at_10:.4f}")
@@ -104,10 +101,13 @@ def _retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibrate(args: argparse.Namespace) -> int:
-    from service.resources import build_answerer, index_demo_corpus_if_empty, open_collection
+def _print_json(value: object) -> None:
+    # Formatted as the `footnote` CLI's --json output; eval prints plain dicts, so it needs no more than this.
+    print(TypeAdapter(Any).dump_json(value, indent=2).decode())
 
-    settings = get_settings().model_copy(update={"answer_mode": "extractive"})
+
+def _calibrate(args: argparse.Namespace) -> int:
+    settings = AnsweringConfig().model_copy(update={"answer_mode": "extractive"})
     for path in (args.support_set, args.question_set):
         if not path.is_file():
             raise DocumentLoadError(f"{path}: no such file")

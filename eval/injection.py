@@ -19,10 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index import Collection, Document, DocumentLoadError, DocumentNotFoundError
-from service.answer_types import Answer
-from service.answering import REFUSAL, Answerer
-from service.llm import ChatModel, Completion, Message
-from service.safety import contains_secret
+from service.answering import REFUSAL, Answer, Answerer, ChatModel, Completion, Message
+from service.answering.safety import contains_secret
 
 Attack = Literal["ignore", "reveal", "cite", "link", "language", "fact"]
 

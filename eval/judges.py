@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from prompts.rendering import render
-from service.llm import ChatModel
-from service.support import SupportScorer
+from service.answering import ChatModel, SupportScorer
 
 _FIRST_WORD = re.compile(r"[a-z]+")
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index import DocumentLoadError
-from service.answer_types import Turn
+from service.answering import Turn
 
 Category = Literal["unanswerable", "follow_up", "multi_document", "why", "single_fact"]
 CATEGORIES: tuple[Category, ...] = ("single_fact", "why", "multi_document", "follow_up", "unanswerable")

@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from eval.citations import Asked, QuestionFailedError
 from eval.questions import EvalQuestion
+from eval.runner import Asked, QuestionFailedError
 from index import FootnoteError
-from service.answer_types import Answer
+from service.answering import Answer
 
 
 class RemoteError(FootnoteError):

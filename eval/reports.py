@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.citations import QuestionResult
+from eval.runner import QuestionResult
 from index import DocumentLoadError
 
 # The figures the tables show, in order, with how to print them.
@@ -166,7 +166,7 @@ def _colour(result: QuestionResult) -> str:
 
 def read_results(path: Path) -> list[QuestionResult]:
     """A run's results.jsonl back as results, to redraw its reports without answering again."""
-    from service.answer_types import Answer
+    from service.answering import Answer
 
     file = path / "results.jsonl"
     if not file.is_file():

@@ -122,7 +122,7 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_LLM_BASE_URL": llm.url,
             "FOOTNOTE_LLM_API_KEY": "fake",
             "FOOTNOTE_LLM_RETRIES": "0",
-            "FOOTNOTE_ALLOWED_MODELS": json.dumps(["footnote/smollm2-135m"]),
+            "FOOTNOTE_ALLOWED_MODELS": json.dumps(["footnote/qwen2.5-coder-1.5b"]),
             "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
             "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, hosts.origin]}),
             # The embedded model's one test: a short draft, and room for a machine busy with other work.

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.crasher import TinyEmbedder, make_document
-from index import Collection, FootnoteError, expand_paths, load_path
+from index import Collection, FootnoteError, load_paths
 from index.integrity import check_database
 from index.salvage import salvage_store
 from index.store import DATABASE_NAME
@@ -84,7 +84,7 @@ def snapshot(home: Path) -> Snapshot:
 def build_pristine(home: Path, synthetic: int) -> None:
     """The bundled articles plus `synthetic` generated documents, on the tiny embedder, checkpointed."""
     collection = Collection(home, embedder=TinyEmbedder())
-    bundled = [d for p in expand_paths([str(PROJECT_ROOT / "corpus")]) for d in load_path(p)]
+    bundled = load_paths([str(PROJECT_ROOT / "corpus")])
     collection.ingest(bundled + [make_document(f"s{n}", 1) for n in range(synthetic)])
     collection.close()
 

@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from service.provenance import git_commit
+from eval.provenance import git_commit
 
 # The commit a figure was measured at: the same function the evaluation reports use.
 commit = git_commit

@@ -3,7 +3,8 @@
 from index.chunking import ChunkingSettings, chunk_document, split_sentences
 from index.collection import Collection, CollectionSettings, IngestResult, IngestStatus
 from index.documents import Document, Passage, ScoreComponents, ScoredPassage
-from index.embedding import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder, get_embedder
+from index.embedders import get_embedder
+from index.embedding import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceTransformerEmbedder
 from index.errors import (
     DocumentLoadError,
     DocumentNotFoundError,
@@ -13,7 +14,7 @@ from index.errors import (
 )
 from index.integrity import IntegrityReport, check_database
 from index.lexical_index import content_terms, tokenize
-from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, slugify
+from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, load_paths, slugify
 from index.retrieval import RetrievalSettings, Retriever
 from index.salvage import SalvageReport, salvage_store
 from index.store import DATABASE_NAME, DocumentSummary
@@ -51,6 +52,7 @@ __all__ = [
     "get_embedder",
     "load_bytes",
     "load_path",
+    "load_paths",
     "salvage_store",
     "slugify",
     "split_sentences",

@@ -6,7 +6,6 @@ import importlib.util
 import os
 import threading
 from abc import ABC, abstractmethod
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -119,23 +118,3 @@ def _load_sentence_transformer(model: str) -> SentenceTransformer:
     # Loading is a one-off of about a second: a progress bar for it is noise on the CLI's stderr.
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     return SentenceTransformer(resolve_model_path(model), device="cpu")
-
-
-@lru_cache(maxsize=4)
-def get_embedder(
-    model: str = DEFAULT_EMBEDDING_MODEL, *, backend: str = "torch", cache_dir: Path | None = None
-) -> Embedder:
-    """One embedder per model and backend per process, so the weights load once.
-
-    `backend` is "torch" (sentence-transformers), "onnx" or "onnx-int8" (ONNX Runtime, exported once into
-    `cache_dir` from the local weights; see index/onnx_encoder.py).
-    """
-    if backend == "torch":
-        return SentenceTransformerEmbedder(model)
-    if backend not in ("onnx", "onnx-int8"):
-        raise ValueError(f"unknown embedding backend {backend!r}: expected torch, onnx or onnx-int8")
-    if cache_dir is None:
-        raise ValueError("the ONNX backends need a cache folder for the exported model")
-    from index.onnx_encoder import OnnxEmbedder
-
-    return OnnxEmbedder(model, cache_dir=cache_dir, quantized=backend == "onnx-int8")

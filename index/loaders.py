@@ -74,6 +74,11 @@ def expand_paths(patterns: Iterable[str]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+def load_paths(patterns: Iterable[str]) -> list[Document]:
+    """Every document in the files, folders and globs, in `expand_paths` order; any unreadable file raises."""
+    return [document for path in expand_paths(patterns) for document in load_path(path)]
+
+
 def document_id_from_path(path: Path) -> str:
     """A stable id derived from the file name, for documents that do not name their own."""
     return slugify(path.stem)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Collection, CollectionSettings, Document, expand_paths, load_path
+from index import Collection, CollectionSettings, Document, load_paths
 from service.settings import get_settings
 from tests.fakes import FakeEmbedder
 
@@ -21,7 +21,7 @@ SHARED = PROJECT_ROOT.parent / "shared"
 @pytest.fixture
 def bundled_documents() -> list[Document]:
     """The two bundled demo articles."""
-    return [document for path in expand_paths([str(BUNDLED_CORPUS)]) for document in load_path(path)]
+    return load_paths([str(BUNDLED_CORPUS)])
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from index.embedding import Vectors
-from service.llm import Completion
+from service.answering.llm import Completion
 
 _WORD = re.compile(r"\w+")
 

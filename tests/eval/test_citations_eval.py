@@ -12,13 +12,13 @@ import numpy.typing as npt
 import pytest
 
 import eval.citations_command as command
-from eval.citations import Asked, run_questions, score_answer, summarise
 from eval.gate import EXIT_GATE_FAILED, GateSpecError, check, parse_thresholds
 from eval.judges import LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.questions import EvalQuestion
-from service.answer_types import Answer, AnswerSentence, Citation, Timings, VerificationStats
+from eval.runner import Asked, run_questions, score_answer, summarise
+from service.answering.answer_models import Answer, AnswerSentence, Citation, Timings, VerificationStats
+from service.answering.errors import LLMTimeoutError
 from service.cli import main
-from service.errors import LLMTimeoutError
 from tests.fakes import FakeChatModel
 
 TEXTS = {"a": "Russia held drills in Tajikistan. Lavrov spoke in Doha.", "b": "China watched closely."}

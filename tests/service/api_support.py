@@ -10,14 +10,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from index import Collection, CollectionSettings, RetrievalSettings, Retriever, expand_paths, load_path
-from service.answering import Answerer, AnsweringSettings
-from service.app import create_app
-from service.app_state import AppState, Resources
-from service.errors import LLMError
-from service.llm import Completion, Message
+from index import Collection, CollectionSettings, RetrievalSettings, Retriever, load_paths
+from service.answering.errors import LLMError
+from service.answering.llm import Completion, Message
+from service.answering.pipeline import Answerer, AnsweringSettings
+from service.answering.support import HeuristicSupportScorer
+from service.http.app import create_app
+from service.http.state import AppState, Resources
 from service.settings import Settings
-from service.support import HeuristicSupportScorer
 from tests.conftest import BUNDLED_CORPUS
 from tests.fakes import FakeChatModel, FakeEmbedder
 
@@ -64,7 +64,7 @@ def fake_factory(chat_model: FakeChatModel | None, *, embedder: FakeEmbedder | N
     def factory(settings: Settings) -> Resources:
         collection = Collection(settings.home, embedder=embedder or FakeEmbedder(), settings=CollectionSettings())
         if collection.count_documents() == 0:
-            collection.ingest([d for p in expand_paths([str(BUNDLED_CORPUS)]) for d in load_path(p)])
+            collection.ingest(load_paths([str(BUNDLED_CORPUS)]))
         mode = "generate" if chat_model is not None else "extractive"
         answerer = Answerer(
             retriever=Retriever(collection, RetrievalSettings()),

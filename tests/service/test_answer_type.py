@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.answer_type import can_answer, expected_answer_type
+from service.answering.question_kinds import can_answer, expected_answer_type
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from index import Collection, Document, RetrievalSettings, Retriever
-from service.answer_types import Answer, Turn
-from service.answering import REFUSAL, Answerer, AnsweringSettings
-from service.support import HeuristicSupportScorer
+from service.answering.answer_models import Answer, Turn
+from service.answering.pipeline import REFUSAL, Answerer, AnsweringSettings
+from service.answering.support import HeuristicSupportScorer
 from tests.fakes import FakeChatModel
 
 CANONICAL = "why is Russia expanding its role?"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.answer_types import Answer
-from service.errors import LLMError, LLMTimeoutError
+from service.answering.answer_models import Answer
+from service.answering.errors import LLMError, LLMTimeoutError
 from tests.fakes import FakeChatModel
 from tests.service.api_support import (
     CANONICAL,

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from harness.hostile_requests import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Probe, probes, run_probes
 from harness.server import free_port
-from service.llm import Completion, Message
+from service.answering.llm import Completion, Message
 from tests.fakes import FakeChatModel
 from tests.service.api_support import CANONICAL, make_app
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from index import StoreCorruptError
-from service.app import create_app
-from service.app_state import Resources
+from service.http.app import create_app
+from service.http.state import Resources
 from service.settings import Settings
 from tests.service.api_support import CANONICAL, fake_factory, settings_for
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.answer_types import Turn
-from service.followup import standalone_question
+from service.answering.answer_models import Turn
+from service.answering.followup import standalone_question
 
 HISTORY = [
     Turn(role="user", content="why is Russia expanding its role?"),

@@ -35,16 +35,15 @@ from index import (
     RetrievalSettings,
     Retriever,
     ScoredPassage,
-    expand_paths,
-    load_path,
+    load_paths,
 )
 from prompts.citations import parse_draft
-from service.answering import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
-from service.resources import build_answerer, open_collection
-from service.safety import contains_secret
+from service.answering import build_answerer, open_collection
+from service.answering.pipeline import Answerer, AnsweringSettings, DraftDelta, FinalAnswer
+from service.answering.safety import contains_secret
+from service.answering.support import HeuristicSupportScorer
+from service.answering.verification import verify_draft
 from service.settings import Settings
-from service.support import HeuristicSupportScorer
-from service.verification import verify_draft
 from tests.conftest import BUNDLED_CORPUS, PROJECT_ROOT
 from tests.fakes import FakeEmbedder
 from tests.service.api_support import FAKE_ANSWERING
@@ -61,7 +60,7 @@ def hostile_collection(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Col
     collection = Collection(
         tmp_path_factory.mktemp("injection"), embedder=FakeEmbedder(), settings=CollectionSettings()
     )
-    collection.ingest([d for p in expand_paths([str(BUNDLED_CORPUS)]) for d in load_path(p)])
+    collection.ingest(load_paths([str(BUNDLED_CORPUS)]))
     collection.ingest(documents_of(ALL))
     yield collection
     collection.close()
@@ -141,7 +140,7 @@ def test_a_streamed_draft_never_carries_the_canary(case: InjectionCase, hostile_
 
 @pytest.mark.slow
 def test_the_embedded_model_with_the_real_embedder_follows_no_planted_instruction(tmp_path: Path) -> None:
-    """The real parts: bundled embedding model, SmolLM2 through litellm, verification; a few cases of each kind."""
+    """The real parts: bundled embedding model, the embedded model through litellm, verification; a few cases each."""
     picked = [next(c for c in CASES if c.attack == attack) for attack in ("reveal", "fact")]
     # The time-out is generous: on a busy shared machine one short answer has taken over a minute.
     settings = Settings(home=tmp_path, prompt_canary=CANARY, max_tokens=64, llm_timeout_s=600)  # type: ignore[arg-type]

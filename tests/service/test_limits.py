@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.limits import GenerationsBusy, GenerationSlots, HolderBusy, RateLimiter, retry_after_header
+from service.http.limits import GenerationsBusy, GenerationSlots, HolderBusy, RateLimiter, retry_after_header
 
 
 class Clock:

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from harness.fake_llm import FakeLLM
-from service.errors import LLMError, LLMTimeoutError
-from service.llm import LiteLLMChatModel, LLMSettings, import_litellm
-from service.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider, smollm2_path
+from service.answering.errors import LLMError, LLMTimeoutError
+from service.answering.llm import LiteLLMChatModel, LLMSettings, import_litellm
+from service.answering.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider
+from service.answering.model_files import QWEN_CODER_15B, verified_model_path
 
 MESSAGES = [
     {"role": "system", "content": "You answer in one short sentence."},
@@ -38,9 +39,9 @@ def test_an_unreachable_provider_is_a_clear_error() -> None:
         list(model.stream(MESSAGES))
 
 
-def test_the_embedded_model_ships_in_site_packages() -> None:
-    path = smollm2_path()
-    assert path.suffix == ".gguf" and path.stat().st_size > 50_000_000
+def test_the_embedded_model_is_installed_whole_and_verified() -> None:
+    path = verified_model_path()
+    assert path.suffix == ".gguf" and path.stat().st_size == QWEN_CODER_15B.size
 
 
 @pytest.mark.slow

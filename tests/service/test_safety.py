@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.safety import (
+from service.answering.safety import (
     REMOVED_FROM_PROMPT,
     contains_secret,
     has_link_or_image,

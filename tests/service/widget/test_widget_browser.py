@@ -439,10 +439,10 @@ def test_links_are_made_only_to_allowed_hosts(page: Page, running: WidgetServer,
 
 
 def test_an_answer_from_the_real_embedded_model(page: Page, generating: WidgetServer) -> None:
-    """The real SmolLM2 model (allowed per request) behind the widget: its draft streams, then verification."""
+    """The real embedded model (allowed per request) behind the widget: its draft streams, then verification."""
 
     def with_embedded_model(route: Route, request: Request) -> None:
-        body = {**json.loads(request.post_data or "{}"), "model": "footnote/smollm2-135m"}
+        body = {**json.loads(request.post_data or "{}"), "model": "footnote/qwen2.5-coder-1.5b"}
         route.continue_(post_data=json.dumps(body))
 
     page.route("**/v1/ask", with_embedded_model)
@@ -453,10 +453,10 @@ def test_an_answer_from_the_real_embedded_model(page: Page, generating: WidgetSe
         exchange = ask(page, CANONICAL, timeout_ms=240_000)
     body = response_info.value.text()
     answer = final_answer(body)
-    # SmolLM2's draft streamed before the verified answer.
+    # The embedded model's draft streamed before the verified answer.
     assert "event: delta" in body, {key: answer[key] for key in ("mode", "model", "abstained", "usage", "timings")}
     assert len(generating.llm.requests) == calls_to_fake  # the fake model was not asked
-    assert answer["model"] in {"footnote/smollm2-135m", "extractive"}
+    assert answer["model"] in {"footnote/qwen2.5-coder-1.5b", "extractive"}
     assert not answer["abstained"]
     documents = stored_documents(generating)
     chips = exchange.locator(".chip")

@@ -1,0 +1,453 @@
+"""The answering pipeline: retrieve, gate, draft with the LLM, verify and repair, fall back to quoting, or abstain.
+
+A plain class with no web framework in sight, so the CLI, the HTTP routes and the evaluator run the same code.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from index import Retriever, ScoredPassage, content_terms
+from prompts.citations import DraftSentence, format_markers, parse_draft
+from prompts.rendering import render
+from service.answering.answer_models import (
+    Answer,
+    AnswerSentence,
+    Citation,
+    Timings,
+    TokenUsage,
+    Turn,
+    VerificationStats,
+)
+from service.answering.errors import LLMError
+from service.answering.extractive import RelevantSentence, pick_extract, rank_sentences, top_relevance
+from service.answering.followup import standalone_question
+from service.answering.llm import ChatModel, Message
+from service.answering.question_kinds import can_answer, expected_answer_type
+from service.answering.quotes import QuoteCandidate
+from service.answering.reader import Reader
+from service.answering.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
+from service.answering.support import SupportScorer, inverse_document_frequencies
+from service.answering.verification import CheckedSentence, SupportedQuote, verify_draft
+
+REFUSAL = "The articles do not answer this question."
+_TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """Thresholds and sizes of the answering pipeline; the thresholds were fitted on the dev sets."""
+
+    k: int = 6
+    mode: Literal["generate", "extractive"] = "generate"
+    prompt_passages: int = 4
+    max_sentences: int = 4
+    support_threshold: float = 0.43
+    relevance_threshold: float = 0.41
+    extract_sentences: int = 3
+    # A secret placed in the system prompt: it shows whether a hostile document made the model leak the prompt,
+    # and no sentence or streamed text containing it ever reaches the user.
+    prompt_canary: str | None = None
+
+
+@dataclass(frozen=True)
+class RetrievedPassages:
+    """The passages the answer will be drawn from, sent before any text."""
+
+    passages: Sequence[ScoredPassage]
+
+
+@dataclass(frozen=True)
+class DraftDelta:
+    """A piece of the model's draft as it is generated; unverified, replaced by the final answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The verified answer: what the draft became after verification, repair, fallback or abstention."""
+
+    answer: Answer
+
+
+AnswerEvent = RetrievedPassages | DraftDelta | FinalAnswer
+
+
+@dataclass(frozen=True)
+class _Stage:
+    sentences: list[tuple[str, tuple[SupportedQuote, ...], Literal["generated", "quoted"]]]
+    mode: Literal["generated", "extractive", "abstained"]
+
+
+class Answerer:
+    """Answers questions over a collection with verified citations."""
+
+    def __init__(
+        self,
+        *,
+        retriever: Retriever,
+        scorer: SupportScorer,
+        chat_model: ChatModel | None,
+        settings: AnsweringSettings | None = None,
+        reader: Reader | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.scorer = scorer
+        self.chat_model = chat_model
+        self.settings = settings or AnsweringSettings()
+        # The model judge; without one (no local model installed, or the heuristic chosen) the heuristic decides.
+        self.reader = reader
+
+    def answer(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None) -> Answer:
+        """A cited answer, an extractive answer, or an abstention."""
+        return final_answer(self.answer_events(question, history=history, k=k, stream=False))
+
+    def answer_events(
+        self, question: str, *, history: Sequence[Turn] = (), k: int | None = None, stream: bool = True
+    ) -> Iterator[AnswerEvent]:
+        """The answer as it happens: the retrieved passages, the model's unverified draft as text deltas (when
+        `stream`), then the verified final answer, which replaces the draft."""
+        started = time.perf_counter()
+        standalone = standalone_question(question, history)
+        passages = self.retriever.search(standalone, k=k or self.settings.k)
+        retrieved = time.perf_counter()
+        yield RetrievedPassages(passages)
+        ranked = self.rank_evidence(standalone, passages)
+        if self.reader is not None:
+            clock = _Clock(started=started, retrieved=retrieved)
+            yield from self._read_and_answer(question, standalone, history, passages, ranked, clock, stream=stream)
+            return
+        if top_relevance(ranked) < self.settings.relevance_threshold:
+            done = time.perf_counter()
+            yield FinalAnswer(self._abstain(question, standalone, started=started, retrieved=retrieved, done=done))
+            return
+        stats = VerificationStats()
+        usage = TokenUsage()
+        generation_ms = 0.0
+        stage: _Stage | None = None
+        if self.settings.mode == "generate" and self.chat_model is not None:
+            generation_started = time.perf_counter()
+            messages = self.prompt(question, history, passages)
+            draft, usage = yield from self._draft(messages, stream=stream)
+            generation_ms = 1000 * (time.perf_counter() - generation_started)
+            checked, stats = self._verify(draft, passages)
+            kept = [c for c in checked if c.outcome != "dropped"]
+            if kept:
+                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+        if stage is None:
+            stage = self._extract(ranked)
+        done = time.perf_counter()
+        if not stage.sentences:
+            abstained = self._abstain(
+                question, standalone, started=started, retrieved=retrieved, done=done, generation_ms=generation_ms
+            )
+            yield FinalAnswer(abstained.model_copy(update={"verification": stats, "usage": usage}))
+            return
+        timings = _timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms)
+        text, sentences, citations = _assemble(stage, passages)
+        model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
+        yield FinalAnswer(
+            Answer(
+                question=question,
+                standalone_question=standalone,
+                text=text,
+                sentences=sentences,
+                citations=citations,
+                abstained=False,
+                mode=stage.mode,
+                model=model,
+                timings=timings,
+                verification=stats,
+                usage=usage,
+            )
+        )
+
+    def with_chat_model(self, chat_model: ChatModel | None) -> Answerer:
+        """The same pipeline answering with another model (for a per-request model override)."""
+        return Answerer(
+            retriever=self.retriever,
+            scorer=self.scorer,
+            chat_model=chat_model,
+            settings=self.settings,
+            reader=self.reader,
+        )
+
+    def _read_and_answer(
+        self,
+        question: str,
+        standalone: str,
+        history: Sequence[Turn],
+        passages: Sequence[ScoredPassage],
+        ranked: Sequence[RelevantSentence],
+        clock: _Clock,
+        *,
+        stream: bool,
+    ) -> Iterator[AnswerEvent]:
+        """The model reads the shortlisted sentences: answer or refuse, write and verify, or pick quotes."""
+        assert self.reader is not None
+        reader = self.reader
+        reading = reader.reading(question, ranked, history)
+        answerable = reader.is_answerable(reading)
+        stats, usage, degraded = VerificationStats(), TokenUsage(), None
+        stage: _Stage | None = None
+        if answerable and self.settings.mode == "generate" and self.chat_model is not None:
+            clock.generation_started()
+            messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences, refusal=REFUSAL)
+            try:
+                draft, usage = yield from self._draft(messages, stream=stream)
+            except LLMError as error:
+                # Degrade, don't fail: the verified quotes below answer instead, labelled with the reason.
+                draft, degraded = "", str(error)
+            clock.generation_done()
+            parsed, safe = self._draft_sentences(draft)
+            checked, stats = reader.verify(reading, safe[: self.settings.max_sentences])
+            stats = _with_unsafe_dropped(stats, len(parsed) - len(safe))
+            kept = [c for c in checked if c.outcome != "dropped"]
+            if kept:
+                stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+        if answerable and stage is None:
+            picked = reader.pick(reading, count=self.settings.extract_sentences)
+            stage = _Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+        done = time.perf_counter()
+        timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
+        if stage is None or not stage.sentences:
+            abstained = self._abstain(
+                question,
+                standalone,
+                started=clock.started,
+                retrieved=clock.retrieved,
+                done=done,
+                generation_ms=clock.generation_ms,
+            )
+            yield FinalAnswer(
+                abstained.model_copy(
+                    update={"verification": stats, "usage": usage, "judge": reader.name, "degraded": degraded}
+                )
+            )
+            return
+        text, sentences, citations = _assemble(stage, passages)
+        model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
+        yield FinalAnswer(
+            Answer(
+                question=question,
+                standalone_question=standalone,
+                text=text,
+                sentences=sentences,
+                citations=citations,
+                abstained=False,
+                mode=stage.mode,
+                model=model,
+                timings=timings,
+                verification=stats,
+                usage=usage,
+                judge=reader.name,
+                degraded=degraded,
+            )
+        )
+
+    def _draft(self, messages: list[Message], *, stream: bool) -> Generator[AnswerEvent, None, tuple[str, TokenUsage]]:
+        """The model's draft, streamed as deltas when asked (never past the prompt's canary), with its usage."""
+        assert self.chat_model is not None
+        if not stream:
+            reply = self.chat_model.complete(messages)
+            return reply.text, TokenUsage(prompt_tokens=reply.prompt_tokens, completion_tokens=reply.completion_tokens)
+        deltas: list[str] = []
+        for shown in withhold_secret(_recorded(self.chat_model.stream(messages), deltas), self.settings.prompt_canary):
+            yield DraftDelta(shown)
+        # Streamed replies carry no usage; local and OpenAI-style streams send one token per chunk.
+        return "".join(deltas), TokenUsage(completion_tokens=len(deltas))
+
+    def _draft_sentences(self, draft: str) -> tuple[list[DraftSentence], list[DraftSentence]]:
+        """The draft's sentences without refusals and repeats, and those of them that are safe to ship."""
+        refusal = REFUSAL.lower().rstrip(".")
+        parsed = _without_repeats([s for s in parse_draft(draft) if refusal not in s.text.lower()])
+        # Links and images in model output are the exfiltration channel, and a sentence holding the prompt's
+        # canary leaks the prompt: such sentences are never shipped.
+        safe = [
+            s
+            for s in parsed
+            if not has_link_or_image(s.text) and not contains_secret(s.text, self.settings.prompt_canary)
+        ]
+        return parsed, safe
+
+    def prompt(self, question: str, history: Sequence[Turn], passages: Sequence[ScoredPassage]) -> list[Message]:
+        """The chat messages for the model: rules in the system message, numbered passages in the user's."""
+        shown = [
+            {"marker": n, "title": p.title, "date": p.date, "text": without_planted_instructions(p.passage.text)}
+            for n, p in enumerate(passages[: self.settings.prompt_passages], start=1)
+        ]
+        return [
+            {
+                "role": "system",
+                "content": render(
+                    "answer_system",
+                    refusal=REFUSAL,
+                    max_sentences=self.settings.max_sentences,
+                    canary=self.settings.prompt_canary,
+                ),
+            },
+            {
+                "role": "user",
+                "content": render("answer_user", passages=shown, history=list(history), question=question),
+            },
+        ]
+
+    def _verify(self, draft: str, passages: Sequence[ScoredPassage]) -> tuple[list[CheckedSentence], VerificationStats]:
+        parsed, safe = self._draft_sentences(draft)
+        checked, stats = verify_draft(safe, passages, scorer=self.scorer, threshold=self.settings.support_threshold)
+        return checked, _with_unsafe_dropped(stats, len(parsed) - len(safe))
+
+    def rank_evidence(self, question: str, passages: Sequence[ScoredPassage]) -> list[RelevantSentence]:
+        """The sentences of the passages that could answer the question, most relevant first.
+
+        A question asking for a number, a time or a person only counts sentences holding one.
+        """
+        collection = self.retriever.collection
+        frequencies, total = collection.term_statistics(content_terms(question))
+        idf = inverse_document_frequencies(frequencies, max(total, 1))
+        ranked = rank_sentences(question, passages, embedder=collection.embedder, idf=idf)
+        wanted = expected_answer_type(question)
+        return [r for r in ranked if can_answer(wanted, r.quote.text)]
+
+    def _extract(self, ranked: Sequence[RelevantSentence]) -> _Stage:
+        picked = pick_extract(
+            ranked, threshold=self.settings.relevance_threshold, count=self.settings.extract_sentences
+        )
+        return _Stage([(r.quote.text, (SupportedQuote(r.quote, 1.0),), "quoted") for r in picked], "extractive")
+
+    def _abstain(
+        self,
+        question: str,
+        standalone: str,
+        *,
+        started: float,
+        retrieved: float,
+        done: float,
+        generation_ms: float = 0.0,
+    ) -> Answer:
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            text=REFUSAL,
+            sentences=[],
+            citations=[],
+            abstained=True,
+            mode="abstained",
+            model="none",
+            timings=_timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms),
+            verification=VerificationStats(),
+        )
+
+
+class _Clock:
+    """The clock readings of one answer: retrieval, the model's generation, the first verified sentence."""
+
+    def __init__(self, *, started: float, retrieved: float) -> None:
+        self.started = started
+        self.retrieved = retrieved
+        self.generation_ms = 0.0
+        self._generation_started: float | None = None
+
+    def generation_started(self) -> None:
+        self._generation_started = time.perf_counter()
+
+    def generation_done(self) -> None:
+        if self._generation_started is not None:
+            self.generation_ms = 1000 * (time.perf_counter() - self._generation_started)
+
+    def timings(self, *, done: float, answered: bool) -> Timings:
+        """Where the time went; every sentence is verified before any is sent, so the first is ready at the end."""
+        timings = _timings(started=self.started, retrieved=self.retrieved, done=done, generation_ms=self.generation_ms)
+        return timings.model_copy(update={"first_sentence_ms": timings.total_ms if answered else None})
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The verified answer at the end of the pipeline's events; the passages and draft before it are skipped."""
+    for event in events:
+        if isinstance(event, FinalAnswer):
+            return event.answer
+    raise AssertionError("the pipeline ended without a final answer")
+
+
+def _timings(*, started: float, retrieved: float, done: float, generation_ms: float) -> Timings:
+    """Where the time went, from the clock readings of one answer (generation timed on its own)."""
+    return Timings(
+        retrieval_ms=1000 * (retrieved - started),
+        generation_ms=generation_ms,
+        verification_ms=1000 * (done - retrieved) - generation_ms,
+        total_ms=1000 * (done - started),
+    )
+
+
+def _with_unsafe_dropped(stats: VerificationStats, unsafe: int) -> VerificationStats:
+    """The tallies with the sentences dropped before verification as unsafe counted in."""
+    return stats.model_copy(
+        update={"draft_sentences": stats.draft_sentences + unsafe, "dropped": stats.dropped + unsafe}
+    )
+
+
+def _recorded(deltas: Iterator[str], into: list[str]) -> Iterator[str]:
+    """The deltas, each also appended to `into`: the whole draft is verified even when the stream was cut."""
+    for delta in deltas:
+        into.append(delta)
+        yield delta
+
+
+def _without_repeats(sentences: list[DraftSentence]) -> list[DraftSentence]:
+    """Small models loop; a sentence said twice is said once."""
+    seen: set[str] = set()
+    unique = []
+    for sentence in sentences:
+        key = " ".join(sentence.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            unique.append(sentence)
+    return unique
+
+
+def _assemble(stage: _Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list[AnswerSentence], list[Citation]]:
+    """Number each distinct quote in order of first use and put its marker at the end of its sentence."""
+    markers: dict[tuple[str, int, int], int] = {}
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    parts: list[str] = []
+    for text, quotes, origin in stage.sentences:
+        numbers: list[int] = []
+        for supported in quotes:
+            quote = supported.quote
+            key = (quote.document_id, quote.start, quote.end)
+            if key not in markers:
+                markers[key] = len(markers) + 1
+                citations.append(_citation(markers[key], quote, supported.support, passages[quote.passage_index]))
+            if markers[key] not in numbers:
+                numbers.append(markers[key])
+        sentences.append(AnswerSentence(text=text, markers=numbers, origin=origin, verified=True))
+        parts.append(_with_markers(text, numbers))
+    return " ".join(parts), sentences, citations
+
+
+def _with_markers(text: str, numbers: list[int]) -> str:
+    terminal = _TERMINAL.search(text)
+    if terminal is None:
+        return f"{text} {format_markers(numbers)}"
+    return f"{text[: terminal.start()]} {format_markers(numbers)}{terminal.group(1)}"
+
+
+def _citation(marker: int, quote: QuoteCandidate, support: float, scored: ScoredPassage) -> Citation:
+    return Citation(
+        marker=marker,
+        document_id=quote.document_id,
+        title=scored.title,
+        date=scored.date,
+        source=scored.source,
+        passage_id=scored.passage.id,
+        quote=quote.text,
+        start=quote.start,
+        end=quote.end,
+        support=round(support, 4),
+    )

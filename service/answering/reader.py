@@ -1,0 +1,145 @@
+"""The model as reader: which source sentences answer the question, whether they answer it at all, and whether
+each sentence of a written answer is stated by the sentences it cites.
+
+The cheap heuristic ranking (`extractive.rank_sentences`) shortlists the sentences; the model decides. All its
+questions about one answer share one conversation start (the shortlisted sentences, numbered, and the question),
+so the embedded model reads the sources once per answer and each further yes/no costs a few tokens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prompts.citations import DraftSentence
+from service.answering.answer_models import Turn, VerificationStats
+from service.answering.extractive import RelevantSentence
+from service.answering.judge import YesNoModel
+from service.answering.llm import Message
+from service.answering.quotes import QuoteCandidate
+from service.answering.reader_prompts import (
+    answerable_task,
+    reader_messages,
+    relevant_task,
+    support_task,
+    write_task,
+)
+from service.answering.verification import CheckedSentence, Outcome, SupportedQuote
+
+
+@dataclass(frozen=True)
+class ReaderSettings:
+    """Sizes and thresholds of the model reader; thresholds fitted on the dev sets only (README, Evaluation)."""
+
+    evidence_sentences: int = 10
+    answerable_threshold: float = 0.5
+    support_threshold: float = 0.5
+    relevance_threshold: float = 0.6
+    # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
+    # calibrated per question better than across questions.
+    relevance_margin: float = 0.06
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The shortlisted sentences (numbered from 1 in this order) and the question they are read for."""
+
+    question: str
+    history: Sequence[Turn]
+    sentences: Sequence[QuoteCandidate]
+
+    def messages(self, task: str) -> list[Message]:
+        """The shared conversation start followed by one task."""
+        return reader_messages(
+            question=self.question, sentences=[s.text for s in self.sentences], task=task, history=self.history
+        )
+
+
+class Reader:
+    """Reads shortlisted source sentences with a yes/no judge model."""
+
+    def __init__(self, judge: YesNoModel, settings: ReaderSettings | None = None) -> None:
+        self.judge = judge
+        self.settings = settings or ReaderSettings()
+
+    @property
+    def name(self) -> str:
+        return self.judge.name
+
+    def reading(self, question: str, ranked: Sequence[RelevantSentence], history: Sequence[Turn] = ()) -> Reading:
+        """The most relevant sentences by the heuristic, put back in document order so the model reads prose."""
+        shortlisted = [r.quote for r in ranked[: self.settings.evidence_sentences]]
+        first_seen: dict[str, int] = {}
+        for quote in shortlisted:
+            first_seen.setdefault(quote.document_id, len(first_seen))
+        ordered = sorted(shortlisted, key=lambda q: (first_seen[q.document_id], q.start))
+        return Reading(question=question, history=tuple(history), sentences=ordered)
+
+    def answerability(self, reading: Reading) -> float:
+        """P(the sentences state the answer to this exact question)."""
+        if not reading.sentences:
+            return 0.0
+        return self.judge.yes_probabilities([reading.messages(answerable_task())])[0]
+
+    def is_answerable(self, reading: Reading) -> bool:
+        """Whether to answer at all."""
+        return self.answerability(reading) >= self.settings.answerable_threshold
+
+    def pick(self, reading: Reading, *, count: int) -> list[SupportedQuote]:
+        """The sentences that state part of the answer, in document order, at most `count`."""
+        probabilities = self.judge.yes_probabilities(
+            [reading.messages(relevant_task(n, s.text)) for n, s in enumerate(reading.sentences, start=1)]
+        )
+        if not probabilities:
+            return []
+        best = max(probabilities)
+        floor = max(self.settings.relevance_threshold, best - self.settings.relevance_margin)
+        chosen = sorted((i for i, p in enumerate(probabilities) if p >= floor), key=lambda i: -probabilities[i])[:count]
+        return [SupportedQuote(reading.sentences[i], probabilities[i]) for i in sorted(chosen)]
+
+    def write_messages(self, reading: Reading, *, max_sentences: int, refusal: str) -> list[Message]:
+        """The conversation that asks the writer for a cited answer (markers are sentence numbers)."""
+        return reading.messages(write_task(max_sentences=max_sentences, refusal=refusal))
+
+    def verify(
+        self, reading: Reading, draft: Sequence[DraftSentence]
+    ) -> tuple[list[CheckedSentence], VerificationStats]:
+        """Keep each written sentence the sentences it cites state; re-cite it to the one shortlisted sentence that
+        states it, or drop it. A marker outside the shortlist is never kept."""
+        count = len(reading.sentences)
+        cited = [tuple(m for m in s.markers if 1 <= m <= count) for s in draft]
+        asked = [
+            reading.messages(support_task(s.text, markers)) for s, markers in zip(draft, cited, strict=True) if markers
+        ]
+        answers = iter(self.judge.yes_probabilities(asked))
+        checked: list[CheckedSentence] = []
+        for sentence, markers in zip(draft, cited, strict=True):
+            support = next(answers) if markers else 0.0
+            if support >= self.settings.support_threshold:
+                outcome: Outcome = "kept" if len(markers) == len(sentence.markers) else "recited"
+                quotes = tuple(SupportedQuote(reading.sentences[m - 1], support) for m in markers)
+                checked.append(CheckedSentence(sentence.text, quotes, outcome))
+                continue
+            checked.append(self._recite(reading, sentence, skip=markers))
+        stats = VerificationStats(
+            draft_sentences=len(draft),
+            kept=sum(c.outcome == "kept" for c in checked),
+            recited=sum(c.outcome == "recited" for c in checked),
+            dropped=sum(c.outcome == "dropped" for c in checked),
+        )
+        return checked, stats
+
+    def _recite(self, reading: Reading, sentence: DraftSentence, *, skip: Sequence[int]) -> CheckedSentence:
+        """Try the shortlisted sentences that share most words with the claim, one at a time."""
+        words = set(sentence.text.lower().split())
+        overlap = sorted(
+            (n for n in range(1, len(reading.sentences) + 1) if n not in skip),
+            key=lambda n: -len(words & set(reading.sentences[n - 1].text.lower().split())),
+        )[:2]
+        asked = [reading.messages(support_task(sentence.text, [n])) for n in overlap]
+        for number, support in zip(overlap, self.judge.yes_probabilities(asked), strict=True):
+            if support >= self.settings.support_threshold:
+                return CheckedSentence(
+                    sentence.text, (SupportedQuote(reading.sentences[number - 1], support),), "recited"
+                )
+        return CheckedSentence(sentence.text, (), "dropped")

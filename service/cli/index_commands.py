@@ -1,0 +1,104 @@
+"""`footnote index check` and `footnote index rebuild`: verify the store, and re-index or repair it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from index import DATABASE_NAME, IntegrityReport, StoreCorruptError, check_database, get_embedder, salvage_store
+from service.answering import open_collection
+from service.settings import get_settings
+
+EXIT_DAMAGED = 1
+
+
+def add_index_commands(commands: Any) -> None:
+    """Register `index check` and `index rebuild` on the CLI's subcommands."""
+    index = commands.add_parser("index", help="check, re-index or repair the store")
+    index_commands = index.add_subparsers(title="index commands", metavar="ACTION")
+    check = index_commands.add_parser(
+        "check", help="verify every checksum, offset and count of the store (exit 1 when it is damaged)"
+    )
+    check.add_argument("--json", action="store_true", help="print the findings as one JSON object")
+    check.set_defaults(handler=_index_check)
+    rebuild = index_commands.add_parser(
+        "rebuild",
+        help="re-chunk and re-embed every stored document; a damaged store is repaired from its intact documents",
+    )
+    rebuild.set_defaults(handler=_index_rebuild)
+
+
+def _index_check(args: argparse.Namespace) -> int:
+    path = get_settings().home / DATABASE_NAME
+    report = check_database(path)
+    if args.json:
+        print(json.dumps(_as_json(path, report), indent=2))
+        return 0 if report.ok else EXIT_DAMAGED
+    for note in report.notes:
+        print(f"footnote: note: {note}", file=sys.stderr)
+    if report.ok:
+        print(
+            f"{path}: ok ({report.documents} documents, {report.passages} passages; "
+            "SQLite's integrity check, every checksum, offset and count verified)"
+        )
+        return 0
+    print(f"footnote: error: {path} is damaged and will not be served:", file=sys.stderr)
+    for problem in report.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    if report.more_problems:
+        print(f"  - and {report.more_problems} more", file=sys.stderr)
+    print(
+        "Run `footnote index rebuild` to rebuild it from the intact documents (the damaged file is kept).",
+        file=sys.stderr,
+    )
+    return EXIT_DAMAGED
+
+
+def _as_json(path: Any, report: IntegrityReport) -> dict[str, object]:
+    return {
+        "path": str(path),
+        "ok": report.ok,
+        "documents": report.documents,
+        "passages": report.passages,
+        "problems": report.problems,
+        "more_problems": report.more_problems,
+        "damaged_documents": sorted(report.damaged_documents),
+        "notes": report.notes,
+    }
+
+
+def _index_rebuild(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    settings = get_settings()
+    try:
+        collection = open_collection(settings, allow_settings_mismatch=True)
+    except StoreCorruptError as error:
+        print(f"footnote: {error}", file=sys.stderr)
+        print("footnote: repairing it from what can still be read", file=sys.stderr)
+        with tqdm(unit="doc", desc="repair", file=sys.stderr, disable=None) as bar:
+            report = salvage_store(
+                settings.home,
+                embedder=get_embedder(settings.embedding_model),
+                settings=settings.collection_settings(),
+                on_progress=bar.update,
+            )
+        print(
+            f"repaired {settings.home / DATABASE_NAME}: {len(report.recovered)} documents recovered "
+            f"({report.passages} passages: {report.reused_vectors} vectors reused, {report.embedded_passages} "
+            f"embedded again), {len(report.lost)} lost"
+        )
+        if report.lost:
+            shown = ", ".join(report.lost[:20]) + (", ..." if len(report.lost) > 20 else "")
+            print(f"lost documents (ingest them again from their files): {shown}")
+        print(f"the damaged store is kept in {report.backup}")
+        return 0
+    try:
+        with tqdm(total=collection.count_documents(), unit="doc", desc="rebuild", file=sys.stderr, disable=None) as bar:
+            passages = collection.rebuild(on_progress=bar.update)
+    finally:
+        collection.close()
+    print(f"re-indexed {passages} passages with {settings.embedding_model}")
+    return 0
