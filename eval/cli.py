@@ -13,6 +13,7 @@ from pydantic import TypeAdapter
 
 from eval.calibration import fit_relevance, fit_support, read_jsonl
 from eval.citations_command import add_citations_commands
+from eval.judge_calibration import register_judge_calibration
 from eval.retrieval import evaluate_retrieval, load_beir
 from index import Collection, DocumentLoadError, Retriever
 from service.answering import AnsweringConfig, build_answerer, index_demo_corpus_if_empty, open_collection
@@ -38,6 +39,7 @@ def register(commands: Any) -> None:
     calibrate.add_argument("--support-set", type=Path, default=DATASETS / "support_dev.jsonl")
     calibrate.add_argument("--question-set", type=Path, default=DATASETS / "bundled_dev.jsonl")
     calibrate.set_defaults(handler=_calibrate)
+    register_judge_calibration(actions)
 
 
 def _existing_dir(text: str) -> Any:

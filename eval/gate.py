@@ -18,6 +18,7 @@ GATED_METRICS = (
     "citation_document_precision",
     "fact_recall",
     "fact_recall_all_answerable",
+    "answer_in_quotes",
     "decision_accuracy",
     "abstention_precision",
     "abstention_recall",

@@ -8,6 +8,8 @@ is injected, so the same arithmetic runs with an LLM judge or the offline scorer
 from __future__ import annotations
 
 import math
+import re
+import string
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -102,6 +104,27 @@ def facts_found(text: str, groups: Sequence[Sequence[str]]) -> int:
     """How many `must_include` groups have at least one alternative in the text, case-insensitively."""
     lowered = text.lower()
     return sum(any(alternative.lower() in lowered for alternative in group) for group in groups)
+
+
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def squad_normalise(text: str) -> str:
+    """SQuAD's answer normalisation (its official evaluate-v2.0.py `normalize_answer`): lower case, no
+    punctuation, no articles a/an/the, single spaces."""
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
+
+
+def answer_in_quotes(quotes: Sequence[str], groups: Sequence[Sequence[str]]) -> bool:
+    """Whether the joined quotes hold one alternative of every `must_include` group, both sides normalised as
+    SQuAD does; an alternative must match whole words ("rollo" is not in "rollon"), and one that normalises to
+    nothing (an answer "The") never matches."""
+    joined = f" {squad_normalise(' '.join(quotes))} "
+    return all(
+        any((wanted := squad_normalise(alternative)) and f" {wanted} " in joined for alternative in group)
+        for group in groups
+    )
 
 
 def gold_document_recall(retrieved: Sequence[str], gold: Sequence[str], k: int) -> float:

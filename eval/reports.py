@@ -18,6 +18,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("citation_precision", "citation precision (citations that support or are needed)", "pct"),
     ("citation_document_precision", "citations pointing into a gold document", "pct"),
     ("fact_recall", "expected facts in answered answerable questions", "pct"),
+    ("answer_in_quotes", "answered answerable questions with a gold answer in the cited quotes", "pct"),
     ("fact_recall_all_answerable", "expected facts over all answerable questions", "pct"),
     ("decision_accuracy", "right decision to answer or refuse", "pct"),
     ("abstention_precision", "abstention precision", "pct"),
@@ -86,15 +87,14 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
         "",
         "## By category",
         "",
-        "| category | questions | right decision | facts (answered) | citation recall | citation precision |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| category | questions | right decision | facts (answered) | answer in quotes | citation recall "
+        "| citation precision |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+    shares = ("decision_accuracy", "fact_recall", "answer_in_quotes", "citation_recall", "citation_precision")
     for category, figures in summary.get("by_category", {}).items():
-        lines.append(
-            f"| {category} | {figures['questions']} | {format_value(figures['decision_accuracy'], 'pct')} "
-            f"| {format_value(figures['fact_recall'], 'pct')} | {format_value(figures['citation_recall'], 'pct')} "
-            f"| {format_value(figures['citation_precision'], 'pct')} |"
-        )
+        cells = [category, str(figures["questions"]), *(format_value(figures.get(key), "pct") for key in shares)]
+        lines.append(f"| {' | '.join(cells)} |")
     lines += ["", "## Configuration", "", "```json", json.dumps(config, indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(lines)
 

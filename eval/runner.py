@@ -13,6 +13,7 @@ from eval.metrics import (
     CitedSentence,
     abstention_scores,
     alce_citation_scores,
+    answer_in_quotes,
     facts_found,
     gold_document_recall,
     percentile,
@@ -108,6 +109,9 @@ class QuestionResult:
     verdicts: list[dict[str, Any]] = field(repr=False)
     answer: Answer | None = field(repr=False)
     error: str | None = None
+    # Whether the cited quotes hold a gold answer (SQuAD-normalised); None when the question was refused, is
+    # unanswerable or expects nothing. Last, with a default, so results.jsonl files written before it still load.
+    answer_in_quotes: bool | None = None
 
     @classmethod
     def failed(cls, question: EvalQuestion, error: str) -> QuestionResult:
@@ -187,6 +191,9 @@ def score_answer(
         retrieved_documents=asked.retrieved_documents,
         verdicts=verdicts,
         answer=answer,
+        answer_in_quotes=answer_in_quotes([c.quote for c in answer.citations], question.must_include)
+        if question.answerable and question.must_include and not answer.abstained
+        else None,
     )
 
 
@@ -247,6 +254,12 @@ def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
         ),
         "fact_recall": _share(
             sum(r.facts_found for r in answered_answerable), sum(r.facts_expected for r in answered_answerable)
+        ),
+        # Issue 14's SQuAD figure, meaningful for any set with must_include: answered answerable questions whose
+        # cited quotes hold one alternative of every group (SQuAD normalisation), over those that expect facts.
+        "answer_in_quotes": _share(
+            sum(r.answer_in_quotes is True for r in answered_answerable),
+            sum(r.answer_in_quotes is not None for r in answered_answerable),
         ),
         "fact_recall_all_answerable": _share(
             sum(r.facts_found for r in answerable), sum(r.facts_expected for r in answerable)

@@ -134,6 +134,9 @@ def test_scores_by_hand() -> None:
     assert summary["citation_precision"] == 1.0
     assert summary["citation_document_precision"] == pytest.approx(2 / 3, abs=1e-4)  # 1 + 1 in gold of 2 + 1
     assert summary["fact_recall"] == pytest.approx(2 / 3, abs=1e-4)  # (1 + 1) of (2 + 1)
+    # The gold answer in the cited quotes: q1's quotes lack "Doha", q3's quote holds "Lavrov"; q2 was refused.
+    assert (q1.answer_in_quotes, q2.answer_in_quotes, q3.answer_in_quotes) == (False, None, True)
+    assert summary["answer_in_quotes"] == 0.5
     assert summary["decision_accuracy"] == 1.0 and summary["abstention_f1"] == 1.0
     assert summary["retrieval_recall_at_k"] == 1.0
     assert (summary["latency_p50_ms"], summary["latency_p95_ms"]) == (100.0, 300.0)

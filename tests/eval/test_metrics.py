@@ -10,10 +10,12 @@ from eval.metrics import (
     CitedSentence,
     abstention_scores,
     alce_citation_scores,
+    answer_in_quotes,
     facts_found,
     gold_document_recall,
     percentile,
     quote_fidelity,
+    squad_normalise,
 )
 
 
@@ -127,3 +129,32 @@ def test_nearest_rank_percentiles() -> None:
     # n = 20: p95 is the 19th smallest.
     assert percentile(list(range(1, 21)), 95) == 19
     assert percentile([], 50) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("The Normans", "normans"),
+        ("Denmark, Iceland and Norway.", "denmark iceland and norway"),
+        ("  an  Apple\tof the\nday ", "apple of day"),
+        ("the theory", "theory"),  # articles go only as whole words
+        ("A.D. 911", "ad 911"),  # punctuation goes before articles are looked for, as in SQuAD's script
+        ("\"Rollo\" (c. 846)", "rollo c 846"),
+    ],
+)
+def test_squad_normalisation(text: str, normalised: str) -> None:
+    assert squad_normalise(text) == normalised
+
+
+def test_answer_in_quotes_matches_normalised_whole_words() -> None:
+    quotes = ["The Normans gave their name to Normandy, a region in France.", "Rollo's heirs ruled it."]
+    # Case, articles and punctuation do not matter; alternatives are tried in turn; the quotes are joined.
+    assert answer_in_quotes(quotes, [["normans"]])
+    assert answer_in_quotes(quotes, [["the Normans"]]) and answer_in_quotes(quotes, [["a region in France"]])
+    assert answer_in_quotes(quotes, [["Brittany", "France."]])
+    assert answer_in_quotes(quotes, [["france rollos heirs"]])
+    # Every group needs one alternative; parts of words do not count; an answer of only an article never counts.
+    assert not answer_in_quotes(quotes, [["Normans"], ["Paris"]])
+    assert not answer_in_quotes(quotes, [["Norman"]]) and not answer_in_quotes(quotes, [["The"]])
+    assert not answer_in_quotes([], [["Normans"]])
+    assert answer_in_quotes(quotes, [])  # nothing expected: nothing missing
