@@ -1,7 +1,8 @@
-"""Time to first token and total time of `ask` with the embedded model, the extractive path alone, and what
-verification did to the model's drafts over the development questions.
+"""Time to the model's first draft token, to the first verified sentence and to the whole answer of `ask` with the
+embedded defaults (model and judge), the extractive path with the judge, and what verification did to the drafts.
 
-Runs on the bundled corpus in a temporary store, with the settings' defaults.
+Runs on the bundled corpus in a temporary store, with the settings' defaults, over distinct questions of the
+bundled set (answerable, no history), the canonical question first.
 """
 
 from __future__ import annotations
@@ -15,22 +16,28 @@ from typing import Any
 from bench.common import PROJECT_ROOT, percentile_ms, report
 from eval.questions import load_questions
 from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.answering.pipeline import Answerer
+from service.answering.pipeline import Answerer, DraftDelta, FinalAnswer
 from service.settings import Settings
 
 DEV_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled_dev.jsonl"
+TIMED_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled.jsonl"
 
 
-def time_to_first_token(answerer: Answerer, question: str) -> tuple[float, float]:
-    """Seconds until the model's first streamed token (retrieval included), and until its last."""
-    assert answerer.chat_model is not None
+def streamed_answer(answerer: Answerer, question: str) -> tuple[float, float | None, float]:
+    """Seconds until the first streamed draft token (retrieval included), until the first verified sentence, and
+    until the final answer."""
     started = time.perf_counter()
-    passages = answerer.retriever.search(question, k=answerer.settings.k)
     first = None
-    for _ in answerer.chat_model.stream(answerer.prompt(question, [], passages)):
-        if first is None:
+    answer = None
+    for event in answerer.answer_events(question, stream=True):
+        if isinstance(event, DraftDelta) and first is None:
             first = time.perf_counter() - started
-    return (first if first is not None else time.perf_counter() - started), time.perf_counter() - started
+        if isinstance(event, FinalAnswer):
+            answer = event.answer
+    total = time.perf_counter() - started
+    assert answer is not None
+    verified = answer.timings.first_sentence_ms / 1000 if answer.timings.first_sentence_ms is not None else None
+    return (first if first is not None else total), verified, total
 
 
 def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
@@ -45,19 +52,23 @@ def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
         generative = build_answerer(collection, settings)
         extractive = build_answerer(collection, settings.model_copy(update={"answer_mode": "extractive"}))
         canonical = "why is Russia expanding its role?"
-        generative.answer("What did Lavrov say?")  # load the model weights before timing
-        first_tokens, streamed, totals, extractive_totals = [], [], [], []
+        generative.answer("What did Lavrov say?")  # load the model weights and the fixed prompt start before timing
+        first_tokens, verified, totals, extractive_totals = [], [], [], []
         # Distinct questions: llama.cpp reuses the cached prefix of a repeated prompt, which would hide the
-        # prompt-processing time from the time to first token.
-        timed = [canonical, *(q.question for q in questions if q.answerable and not q.history)][:repeats]
+        # prompt-processing time.
+        bundled = load_questions(TIMED_SET)
+        timed = [
+            canonical,
+            *(q.question for q in bundled if q.answerable and not q.history and q.question != canonical),
+        ]
+        timed = timed[:repeats]
         for question in timed:
-            first, last = time_to_first_token(generative, question)
+            first, first_verified, total = streamed_answer(generative, question)
             first_tokens.append(first)
-            streamed.append(last)
+            totals.append(total)
+            if first_verified is not None:
+                verified.append(first_verified)
         for question in reversed(timed):
-            started = time.perf_counter()
-            generative.answer(question)
-            totals.append(time.perf_counter() - started)
             started = time.perf_counter()
             extractive.answer(question)
             extractive_totals.append(time.perf_counter() - started)
@@ -72,6 +83,7 @@ def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
     return {
         "settings": {
             "model": settings.model,
+            "judge": settings.judge_model,
             "k": settings.answer_k,
             "prompt_passages": settings.prompt_passages,
             "max_tokens": settings.max_tokens,
@@ -79,7 +91,7 @@ def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
             "dev_questions": len(questions) if verification else 0,
         },
         "ttft_p50_ms": round(percentile_ms(first_tokens, 50)),
-        "stream_total_p50_ms": round(percentile_ms(streamed, 50)),
+        "first_verified_p50_ms": round(percentile_ms(verified, 50)) if verified else None,
         "ask_total_p50_ms": round(percentile_ms(totals, 50)),
         "ask_total_p95_ms": round(percentile_ms(totals, 95)),
         "extractive_total_p50_ms": round(percentile_ms(extractive_totals, 50)),
@@ -92,7 +104,7 @@ def run(*, repeats: int = 5, verification: bool = True) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5, help="distinct questions timed")
+    parser.add_argument("--repeats", type=int, default=8, help="distinct questions timed")
     args = parser.parse_args()
     figures = run(repeats=args.repeats)
     report("ask_latency", settings=figures.pop("settings"), figures=figures)

@@ -5,17 +5,26 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
+import hashlib
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from eval.gate import EXIT_GATE_FAILED, check, check_names, failure_message, parse_thresholds
+from eval.gate import EXIT_GATE_FAILED, check, check_names, check_required, failure_message, parse_thresholds
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
 from eval.provenance import git_commit
-from eval.questions import baseline_path, file_sha256, load_questions, read_baseline, select_subset, subset_ids
+from eval.questions import (
+    baseline_path,
+    file_sha256,
+    load_questions,
+    read_baseline,
+    read_provenance,
+    select_subset,
+    subset_ids,
+)
 from eval.reports import format_value, read_run, render_comparison, write_run
 from eval.runner import AnswerSource, LocalSource, run_questions, summarise
 from index import Collection, DocumentLoadError, get_embedder, load_paths
@@ -90,6 +99,7 @@ def _citations(args: argparse.Namespace) -> int:
         raise DocumentLoadError("--key only applies with --base-url")
     settings = AnsweringConfig()
     questions = load_questions(args.dataset)
+    provenance = read_provenance(args.dataset)
     thresholds = parse_thresholds(args.fail_under)
     subset = args.subset
     gate: dict[str, Any] | None = None
@@ -105,6 +115,9 @@ def _citations(args: argparse.Namespace) -> int:
             questions = select_subset(questions, subset_ids(baseline, subset, path=path), name=subset)
     if args.extractive:
         settings = settings.model_copy(update={"answer_mode": "extractive"})
+    if gate and gate.get("judge_model"):
+        # A gate may fix the judge: the heuristic gate measures the path used when no model judge is installed.
+        settings = settings.model_copy(update={"judge_model": str(gate["judge_model"])})
     if args.k is not None:
         settings = settings.model_copy(update={"answer_k": args.k})
 
@@ -128,6 +141,8 @@ def _citations(args: argparse.Namespace) -> int:
             "sha256": file_sha256(args.dataset),
             "subset": subset,
             "questions": len(questions),
+            # A generated set (the SQuAD samples) names its source, that source's hashes, articles and seed.
+            "provenance": provenance,
         },
         "question_ids": [q.id for q in questions],
         **described,
@@ -145,7 +160,7 @@ def _citations(args: argparse.Namespace) -> int:
     out = args.out or Path("eval-out") / _UNSAFE.sub("_", _run_name(args, subset, described))
     write_run(out, results, summary, config)
     _print_summary(summary, out)
-    failures = check(summary, thresholds)
+    failures = check(summary, thresholds) + check_required(results, gate.get("required_questions", []) if gate else [])
     if failures:
         print(failure_message(failures), file=sys.stderr)
         return EXIT_GATE_FAILED
@@ -203,6 +218,8 @@ def _open_source(
         "answer_mode": answering.mode,
         "k": answering.k,
         "answering": dataclasses.asdict(answering),
+        "judge_model": answerer.reader.name if answerer.reader is not None else "heuristic",
+        "reader": dataclasses.asdict(answerer.reader.settings) if answerer.reader is not None else None,
         "retrieval": dataclasses.asdict(settings.retrieval_settings()),
         "embedding_model": settings.embedding_model,
         "chunking": {"max_words": settings.chunk_max_words, "overlap_sentences": settings.chunk_overlap_sentences},
@@ -215,8 +232,11 @@ def _eval_collection(settings: AnsweringConfig, corpus: Path) -> Collection:
     """A store holding exactly the corpus (not the user's own store), kept between runs so it is embedded once."""
     if not corpus.exists():
         raise DocumentLoadError(f"{corpus}: no such file or folder")
+    # Named after the corpus's full path, not its folder name alone: the bundled articles and the SQuAD articles
+    # both live in a folder called `corpus`, and sharing one store would re-embed each on every switch.
+    where = hashlib.sha256(str(corpus.resolve()).encode()).hexdigest()[:8]
     setup = (
-        f"citations-{corpus.resolve().name}-{settings.embedding_model}-w{settings.chunk_max_words}"
+        f"citations-{corpus.resolve().name}-{where}-{settings.embedding_model}-w{settings.chunk_max_words}"
         f"-o{settings.chunk_overlap_sentences}-t{settings.lexical_title_repeats}"
     )
     collection = Collection(

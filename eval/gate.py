@@ -78,6 +78,22 @@ def check(summary: Mapping[str, Any], thresholds: Mapping[str, float]) -> list[F
     return failures
 
 
+def check_required(results: Sequence[Any], required: Sequence[str]) -> list[Failure]:
+    """Every required question answered with all its expected facts and only exact quotes: a case, not a rate, so
+    one wrong demo answer fails the gate however good the averages are."""
+    by_id = {result.id: result for result in results}
+    failures = []
+    for question_id in required:
+        result = by_id.get(question_id)
+        if result is None:
+            failures.append(Failure(f"required question {question_id} (not in this run)", None, 1.0))
+            continue
+        found = 0.0 if result.abstained else result.facts_found / max(result.facts_expected, 1)
+        if found < 1.0 or result.citations_exact < result.citations:
+            failures.append(Failure(f"required question {question_id}: expected facts found", found, 1.0))
+    return failures
+
+
 def failure_message(failures: Sequence[Failure]) -> str:
     """The lines the CLI prints when the gate fails."""
     lines = [f"evaluation gate failed: {len(failures)} figure(s) below their threshold"]

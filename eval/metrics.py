@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 # supports(sentence, passages) -> whether the passages, taken together, support the sentence.
@@ -106,25 +106,39 @@ def facts_found(text: str, groups: Sequence[Sequence[str]]) -> int:
     return sum(any(alternative.lower() in lowered for alternative in group) for group in groups)
 
 
-_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_PUNCTUATION_AS_SPACE = str.maketrans(string.punctuation, " " * len(string.punctuation))
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
 def squad_normalise(text: str) -> str:
     """SQuAD's answer normalisation (its official evaluate-v2.0.py `normalize_answer`): lower case, no
     punctuation, no articles a/an/the, single spaces."""
-    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split())
+    return _normalise(text, _DELETE_PUNCTUATION)
+
+
+def _normalise(text: str, punctuation: Mapping[int, int | None]) -> str:
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(punctuation)).split())
 
 
 def answer_in_quotes(quotes: Sequence[str], groups: Sequence[Sequence[str]]) -> bool:
-    """Whether the joined quotes hold one alternative of every `must_include` group, both sides normalised as
-    SQuAD does; an alternative must match whole words ("rollo" is not in "rollon"), and one that normalises to
-    nothing (an answer "The") never matches."""
-    joined = f" {squad_normalise(' '.join(quotes))} "
-    return all(
-        any((wanted := squad_normalise(alternative)) and f" {wanted} " in joined for alternative in group)
-        for group in groups
-    )
+    """Whether the joined quotes hold one alternative of every `must_include` group, normalised as SQuAD does.
+
+    An alternative must match whole words ("rollo" is not in "rollon", "13" not in "1368"). Because SQuAD's
+    normalisation deletes punctuation, it glues "Ogedei's" into "ogedeis" and "Afrikaans-speaking" into
+    "afrikaansspeaking"; so an alternative also counts when it matches with punctuation read as a space (while
+    "U.S." still matches "US" the SQuAD way). An alternative that normalises to nothing ("The") never matches.
+    """
+    joined = " ".join(quotes)
+    for_each_way = [(table, _normalise(joined, table)) for table in (_DELETE_PUNCTUATION, _PUNCTUATION_AS_SPACE)]
+
+    def found(alternative: str) -> bool:
+        return any(
+            (wanted := _normalise(alternative, table)) and re.search(rf"(?<!\w){re.escape(wanted)}(?!\w)", text)
+            for table, text in for_each_way
+        )
+
+    return all(any(found(alternative) for alternative in group) for group in groups)
 
 
 def gold_document_recall(retrieved: Sequence[str], gold: Sequence[str], k: int) -> float:

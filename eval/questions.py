@@ -18,7 +18,7 @@ CATEGORIES: tuple[Category, ...] = ("single_fact", "why", "multi_document", "fol
 
 
 class EvalQuestion(BaseModel):
-    """One line of a question set (the format is in the README's Evaluation section)."""
+    """One line of a question set (the format is in docs/evaluation.md)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -83,6 +83,29 @@ def file_sha256(path: Path) -> str:
 def baseline_path(dataset: Path) -> Path:
     """Where a dataset's gate thresholds and subsets live: `NAME.baseline.json` beside `NAME.jsonl`."""
     return dataset.with_name(f"{dataset.stem}.baseline.json")
+
+
+def provenance_path(dataset: Path) -> Path:
+    """Where a generated question set says how it was made: `NAME.provenance.json` beside `NAME.jsonl`."""
+    return dataset.with_name(f"{dataset.stem}.provenance.json")
+
+
+def read_provenance(dataset: Path) -> dict[str, Any] | None:
+    """How a generated set was made (source, its hashes, the sample's settings), or None for a hand-written set.
+
+    A provenance written for other contents (the set was edited or regenerated alone) is an error: a run must
+    not be credited to data it did not read.
+    """
+    path = provenance_path(dataset)
+    if not path.is_file():
+        return None
+    try:
+        provenance = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DocumentLoadError(f"{path}: not valid JSON: {error.msg} (line {error.lineno})") from error
+    if not isinstance(provenance, dict) or provenance.get("sha256") != file_sha256(dataset):
+        raise DocumentLoadError(f"{path} does not describe {dataset} as it is now; regenerate both, or delete it")
+    return provenance
 
 
 def read_baseline(path: Path) -> dict[str, Any]:

@@ -18,7 +18,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("citation_precision", "citation precision (citations that support or are needed)", "pct"),
     ("citation_document_precision", "citations pointing into a gold document", "pct"),
     ("fact_recall", "expected facts in answered answerable questions", "pct"),
-    ("answer_in_quotes", "answered answerable questions with a gold answer in the cited quotes", "pct"),
+    ("answer_in_quotes", "gold answer in the cited quotes (answered answerable)", "pct"),
     ("fact_recall_all_answerable", "expected facts over all answerable questions", "pct"),
     ("decision_accuracy", "right decision to answer or refuse", "pct"),
     ("abstention_precision", "abstention precision", "pct"),
@@ -74,6 +74,7 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
         f"`{config['model']}` ({config['answer_mode']}, {config['source']}), judge `{config['judge']['name']}`, "
         f"commit `{config['commit']}`.",
         "",
+        *_provenance_lines(config["dataset"].get("provenance")),
         judge_note(config["judge"]),
         "",
         "| figure | value |",
@@ -97,6 +98,19 @@ def render_report(summary: dict[str, Any], config: dict[str, Any]) -> str:
         lines.append(f"| {' | '.join(cells)} |")
     lines += ["", "## Configuration", "", "```json", json.dumps(config, indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(lines)
+
+
+def _provenance_lines(provenance: dict[str, Any] | None) -> list[str]:
+    # A generated set says where its questions came from, so the report can be traced back to the source data.
+    if not provenance:
+        return []
+    source = provenance.get("source", {})
+    return [
+        f"Questions: {provenance.get('description', 'generated')}; sampled by `{provenance.get('generator')}` from "
+        f"`{source.get('path')}` (questions.jsonl sha256 `{source.get('questions_sha256')}`, "
+        f"licence {source.get('licence', 'unknown')}).",
+        "",
+    ]
 
 
 def format_value(value: Any, unit: str) -> str:

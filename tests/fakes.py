@@ -84,3 +84,37 @@ class FakeChatModel:
         text = self.complete(messages).text
         for word in text.split(" "):
             yield word + " "
+
+
+class FakeYesNoModel:
+    """A judge that reads the reader's tasks literally: "yes" when the words that matter are in the sentences.
+
+    Answerable: some sentence holds every content word of the question's `topic` (the last word of the question).
+    Relevant: the asked sentence holds that word. Supports: every word of the claim is in the cited sentences.
+    """
+
+    name = "fake-judge"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def yes_probabilities(self, conversations: Sequence[Sequence[dict[str, str]]]) -> list[float]:
+        return [self._probability(conversation[-1]["content"]) for conversation in conversations]
+
+    def _probability(self, prompt: str) -> float:
+        self.asked.append(prompt)
+        sentences = dict(re.findall(r"^\[(\d+)\] (.*)$", prompt, flags=re.MULTILINE))
+        question = re.search(r"^Question: (.*)$", prompt, flags=re.MULTILINE)
+        topic = _WORD.findall(question.group(1).lower())[-1] if question else ""
+        if "state the answer to this exact question" in prompt:
+            return 0.9 if any(topic in s.lower() for s in sentences.values()) else 0.1
+        relevant = re.search(r"Does sentence \[(\d+)\] state part of the answer", prompt)
+        if relevant:
+            return 0.9 if topic in sentences.get(relevant.group(1), "").lower() else 0.1
+        claim = re.search(r"Claim: (.*)$", prompt, flags=re.MULTILINE)
+        cited = re.search(r"Do sentences (.*) together state", prompt)
+        if claim and cited:
+            words = " ".join(sentences.get(n, "") for n in re.findall(r"\d+", cited.group(1))).lower()
+            wanted = [w for w in _WORD.findall(claim.group(1).lower()) if len(w) > 3]
+            return 0.95 if all(w in words for w in wanted) else 0.05
+        return 0.0

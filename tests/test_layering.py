@@ -1,6 +1,6 @@
 """Imports point one way, index <- prompts <- service.answering <- service (http, cli, settings) <- eval <- harness
-<- bench and tests (README "Layout"): checked over every module's AST, lazy imports included, so a back-edge fails
-the test run instead of slowly turning the packages into one."""
+<- bench and tests (docs/architecture.md): checked over every module's AST, lazy imports included, so a back-edge
+fails the test run instead of slowly turning the packages into one."""
 
 from __future__ import annotations
 

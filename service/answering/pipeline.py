@@ -211,7 +211,7 @@ class Answerer:
             if kept:
                 stage = _Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
         if answerable and stage is None:
-            picked = reader.pick(reading, count=self.settings.extract_sentences)
+            picked = reader.pick(reading, count=reader.settings.quotes)
             stage = _Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
         done = time.perf_counter()
         timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))

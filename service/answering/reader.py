@@ -31,13 +31,15 @@ from service.answering.verification import CheckedSentence, Outcome, SupportedQu
 class ReaderSettings:
     """Sizes and thresholds of the model reader; thresholds fitted on the dev sets only (README, Evaluation)."""
 
-    evidence_sentences: int = 10
+    evidence_sentences: int = 12
     answerable_threshold: float = 0.5
     support_threshold: float = 0.5
     relevance_threshold: float = 0.6
     # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
     # calibrated per question better than across questions.
     relevance_margin: float = 0.06
+    # Most sentences the extractive path quotes: a reason-giving paragraph is often an intro and three reasons.
+    quotes: int = 4
 
 
 @dataclass(frozen=True)

@@ -224,11 +224,15 @@ def _ask(args: argparse.Namespace) -> int:
         where = f"{citation.document_id}, chars {citation.start}-{citation.end}"
         print(f"[{citation.marker}] {citation.title}{dated} ({where})")
         print(textwrap.indent(f"“{citation.quote}”", "    "))
+    checker = "a heuristic scorer" if answer.judge == "heuristic" else f"the judge {answer.judge}"
     how = {
-        "generated": f"written by {answer.model}; each sentence checked against its quote by a heuristic scorer",
-        "extractive": "quoted from the sources",
+        "generated": f"written by {answer.model}; each sentence checked against its quote by {checker}",
+        "extractive": f"quoted from the sources, chosen by {checker}",
         "abstained": "no answer in the articles",
     }[answer.mode]
+    if answer.degraded:
+        # The model failed or ran out of time: say so, and that these are verified quotes instead.
+        how = f"the language model failed ({answer.degraded}), so this answer quotes the sources; {how}"
     print(f"\n({how}; {answer.timings.total_ms / 1000:.1f} s)", file=sys.stderr)
     return 0
 

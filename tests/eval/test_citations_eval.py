@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 import eval.citations_command as command
-from eval.gate import EXIT_GATE_FAILED, GateSpecError, check, parse_thresholds
+from eval.gate import EXIT_GATE_FAILED, GateSpecError, check, check_required, parse_thresholds
 from eval.judges import LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.questions import EvalQuestion
 from eval.runner import Asked, run_questions, score_answer, summarise
@@ -288,3 +288,25 @@ def test_remote_stream_parsing() -> None:
     raw += [b"data: {}\n", b"\n"]
     events: list[tuple[str, dict[str, Any]]] = list(_sse_events(raw))
     assert events == [("passages", {"passages": [{"document_id": "a"}]}), ("done", {})]
+
+
+def test_a_required_question_fails_the_gate_unless_every_fact_is_found() -> None:
+    def result(question_id: str, *, found: int, abstained: bool = False, exact: int = 2) -> Any:
+        return type(
+            "R",
+            (),
+            {
+                "id": question_id,
+                "abstained": abstained,
+                "facts_found": found,
+                "facts_expected": 3,
+                "citations": 2,
+                "citations_exact": exact,
+            },
+        )()
+
+    assert check_required([result("q01", found=3)], ["q01"]) == []
+    # Two of the three factors, an abstention, an inexact quote, or a missing question: each fails on its own.
+    for failing in (result("q01", found=2), result("q01", found=3, abstained=True), result("q01", found=3, exact=1)):
+        assert [f.floor for f in check_required([failing], ["q01"])] == [1.0]
+    assert check_required([result("q02", found=3)], ["q01"])[0].value is None

@@ -139,7 +139,7 @@ def test_nearest_rank_percentiles() -> None:
         ("  an  Apple\tof the\nday ", "apple of day"),
         ("the theory", "theory"),  # articles go only as whole words
         ("A.D. 911", "ad 911"),  # punctuation goes before articles are looked for, as in SQuAD's script
-        ("\"Rollo\" (c. 846)", "rollo c 846"),
+        ('"Rollo" (c. 846)', "rollo c 846"),
     ],
 )
 def test_squad_normalisation(text: str, normalised: str) -> None:
@@ -157,4 +157,11 @@ def test_answer_in_quotes_matches_normalised_whole_words() -> None:
     assert not answer_in_quotes(quotes, [["Normans"], ["Paris"]])
     assert not answer_in_quotes(quotes, [["Norman"]]) and not answer_in_quotes(quotes, [["The"]])
     assert not answer_in_quotes([], [["Normans"]])
+    assert not answer_in_quotes(["In 1368 the Yuan fell."], [["13"]])
+    # SQuAD deletes punctuation, gluing words together; matching with punctuation as a space finds them, and
+    # words still end at punctuation outside ASCII (the en dash).
+    glued = ["Ogedei's grandson, today mostly Afrikaans-speaking, in the Netherlands.[citation needed]"]
+    assert all(answer_in_quotes(glued, [[word]]) for word in ("Ogedei", "Afrikaans", "the Netherlands."))
+    assert answer_in_quotes(["Zhu Shijie (1249\u20131314) solved equations"], [["1249"]])
+    assert answer_in_quotes(["the U.S. Navy"], [["US"]]) and answer_in_quotes(["the US Navy"], [["U.S."]])
     assert answer_in_quotes(quotes, [])  # nothing expected: nothing missing

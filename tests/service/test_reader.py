@@ -1,0 +1,139 @@
+"""The model reader with a literal fake judge: answer or refuse, verify and re-cite a draft, pick quotes."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from index import Collection, Document, RetrievalSettings, Retriever
+from prompts.citations import DraftSentence
+from service.answering.llm import LiteLLMChatModel, LLMSettings
+from service.answering.pipeline import REFUSAL, Answerer, AnsweringSettings
+from service.answering.reader import Reader, ReaderSettings, Reading
+from service.answering.support import HeuristicSupportScorer
+from tests.fakes import FakeChatModel, FakeEmbedder, FakeYesNoModel
+
+ARTICLE = (
+    "The council closed the old bridge in March. Inspectors found cracks in two pillars of the bridge. "
+    "A ferry now carries the traffic every twenty minutes. The repairs will cost four million euros."
+)
+
+
+@pytest.fixture
+def collection(tmp_path: object) -> Iterator[Collection]:
+    from pathlib import Path
+
+    store = Collection(Path(str(tmp_path)) / "store", embedder=FakeEmbedder())
+    store.ingest([Document(id="bridge", title="The old bridge", text=ARTICLE)])
+    yield store
+    store.close()
+
+
+def _answerer(collection: Collection, chat: FakeChatModel | LiteLLMChatModel | None) -> tuple[Answerer, FakeYesNoModel]:
+    judge = FakeYesNoModel()
+    answerer = Answerer(
+        retriever=Retriever(collection, RetrievalSettings()),
+        scorer=HeuristicSupportScorer(collection.embedder),
+        chat_model=chat,
+        settings=AnsweringSettings(mode="generate" if chat else "extractive", max_sentences=3, extract_sentences=2),
+        reader=Reader(judge, ReaderSettings()),
+    )
+    return answerer, judge
+
+
+def _reading(answerer: Answerer, question: str) -> Reading:
+    assert answerer.reader is not None
+    passages = answerer.retriever.search(question, k=3)
+    return answerer.reader.reading(question, answerer.rank_evidence(question, passages))
+
+
+def test_the_shortlist_is_read_in_document_order(collection: Collection) -> None:
+    answerer, _ = _answerer(collection, None)
+    reading = _reading(answerer, "what did the inspectors find in the pillars of the bridge?")
+    starts = [s.start for s in reading.sentences]
+    assert starts == sorted(starts) and len(starts) == 4
+
+
+def test_verification_keeps_recites_and_drops(collection: Collection) -> None:
+    answerer, _ = _answerer(collection, None)
+    assert answerer.reader is not None
+    reading = _reading(answerer, "why was the bridge closed?")
+    numbers = {s.text.split()[0]: n for n, s in enumerate(reading.sentences, start=1)}
+    draft = [
+        DraftSentence("Inspectors found cracks in two pillars.", (numbers["Inspectors"],)),
+        # Cited to the wrong sentence: moved to the one that states it.
+        DraftSentence("The repairs will cost four million euros.", (numbers["Inspectors"],)),
+        # Stated nowhere: dropped.
+        DraftSentence("The mayor resigned over the closure.", (numbers["The"],)),
+        # A marker outside the shortlist never survives.
+        DraftSentence("A ferry carries the traffic.", (99,)),
+    ]
+    checked, stats = answerer.reader.verify(reading, draft)
+    assert [c.outcome for c in checked] == ["kept", "recited", "dropped", "recited"]
+    assert checked[1].quotes[0].quote.text == "The repairs will cost four million euros."
+    assert checked[3].quotes[0].quote.text.startswith("A ferry")
+    assert (stats.kept, stats.recited, stats.dropped) == (1, 2, 1)
+
+
+def test_a_question_the_sentences_do_not_answer_is_refused_without_calling_the_writer(
+    collection: Collection,
+) -> None:
+    chat = FakeChatModel(["The bridge is in Paris [1]."])
+    answerer, _ = _answerer(collection, chat)
+    answer = answerer.answer("what is the population of Kabul?")
+    assert answer.abstained and answer.text == REFUSAL and not answer.citations
+    assert chat.prompts == [] and answer.judge == "fake-judge"
+
+
+def test_a_written_answer_is_cited_to_exact_quotes(collection: Collection) -> None:
+    chat = FakeChatModel(["Inspectors found cracks in two pillars [2]. The mayor resigned [1]."])
+    answerer, _ = _answerer(collection, chat)
+    answer = answerer.answer("why was the bridge closed?")
+    assert answer.mode == "generated" and answer.text == "Inspectors found cracks in two pillars [1]."
+    quote = answer.citations[0]
+    assert ARTICLE[quote.start : quote.end] == quote.quote == "Inspectors found cracks in two pillars of the bridge."
+    assert answer.timings.first_sentence_ms is not None and answer.degraded is None
+    # The writer saw the numbered sentences and the question, and nothing the judge was asked.
+    assert "[2] Inspectors found cracks" in chat.prompts[0][-1]["content"]
+
+
+def test_extractive_answers_quote_the_sentences_the_judge_picks(collection: Collection) -> None:
+    answerer, judge = _answerer(collection, None)
+    answer = answerer.answer("what will happen to the bridge?")
+    assert answer.mode == "extractive" and all(s.origin == "quoted" for s in answer.sentences)
+    assert len(answer.citations) == 2 and all("bridge" in c.quote for c in answer.citations)
+    assert any("Does sentence [" in asked for asked in judge.asked)
+
+
+class _SilentServer(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that never answers in time: a model stuck on a busy machine."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        time.sleep(5)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_model_that_times_out_degrades_to_verified_quotes(collection: Collection) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SilentServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        stuck = LiteLLMChatModel(LLMSettings(model="openai/stuck", api_base=base, api_key="k", retries=0, timeout_s=1))
+        answerer, _ = _answerer(collection, stuck)
+        started = time.perf_counter()
+        answer = answerer.answer("why was the bridge closed?")
+        assert time.perf_counter() - started < 4.5
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.mode == "extractive" and not answer.abstained and answer.citations
+    assert answer.degraded is not None and "in time" in answer.degraded
+    for citation in answer.citations:
+        assert ARTICLE[citation.start : citation.end] == citation.quote
