@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from eval.provenance import git_commit
+from harness.provenance import commit, machine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The commit a figure was measured at: the same function the evaluation reports use.
-commit = git_commit
 SHARED = PROJECT_ROOT.parent / "shared"
-
-
-def machine() -> str:
-    """CPU model, core count and Python version."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def percentile_ms(samples: list[float], q: float) -> float:

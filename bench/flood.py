@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16, help="concurrent flood workers")
     parser.add_argument("--answer-mode", choices=["generate", "extractive"], default="generate")
     args = parser.parse_args(argv)
-    from tests.server_process import footnote_server  # the same launcher the end-to-end tests use
+    from harness.server import footnote_server  # the same launcher the end-to-end tests use
 
     flood_tally, calm_tally = Tally(), Tally()
     env = {

@@ -22,10 +22,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import commit, machine, report
+from bench.common import report
 from bench.load_client import RequestSpec, run_load
 from bench.reliability_record import write_record
-from tests.server_process import footnote_server
+from harness.provenance import commit, machine
+from harness.server import footnote_server
 
 QUESTIONS = (
     "why is Russia expanding its role?",

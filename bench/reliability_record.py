@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.common import commit, machine
+from harness.provenance import commit, machine
 
 
 def write_record(*, check: str, figure: str, passed: bool, details: dict[str, Any], path: Path | None) -> None:

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.url:
             code, tallies, output = fuzz(args.url, examples=args.examples, max_time=args.time_budget, workdir=workdir)
         else:
-            from tests.server_process import footnote_server  # the same launcher the end-to-end tests use
+            from harness.server import footnote_server  # the same launcher the end-to-end tests use
 
             env = {
                 "FOOTNOTE_ANSWER_MODE": "extractive",

@@ -21,7 +21,7 @@ from bench.common import report
 from bench.load import QUESTIONS, UNLIMITED
 from bench.load_client import LoadResult, RequestSpec, run_load
 from bench.reliability_record import write_record
-from tests.server_process import footnote_server
+from harness.server import footnote_server
 
 WARM_UP_S = 60.0
 SAMPLE_EVERY_S = 15.0

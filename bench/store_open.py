@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    from bench.common import commit, machine
+    from harness.provenance import commit, machine
 
     with tempfile.TemporaryDirectory(prefix="footnote-store-open-") as scratch:
         home = Path(scratch)

@@ -1,6 +1,6 @@
 """XSS and exfiltration payloads through the chat widget in a real browser: none may run, none may load anything.
 
-Every payload in tests/data/xss_payloads.jsonl is stored as a document (in its title and text) in a real
+Every payload in harness/xss_payloads.jsonl is stored as a document (in its title and text) in a real
 `footnote serve`, and a fake model on loopback replies with it, so one question per payload carries it through
 both channels into the widget (the streamed draft, the verified answer, the citation popovers, the sources).
 A last pass renders every payload in every answer field at once. The page counts calls to `xssHit(id)`, which
@@ -22,19 +22,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, sync_playwright
 
-from bench.common import commit, machine
-from tests.service.widget.browser_support import (
-    ADMIN_KEY,
-    WIDGET,
-    XSS_INIT_SCRIPT,
-    ask,
-    host_page,
-    hostile_answer_stream,
-    is_loopback,
-    launch_chromium,
-    load_payloads,
-    widget_server,
-)
+from harness import browser
+from harness.provenance import commit, machine
 
 
 def codeword(index: int) -> str:
@@ -45,19 +34,17 @@ def codeword(index: int) -> str:
 
 def ask_and_open_every_chip(page: Page, question: str) -> None:
     """Ask through the widget, then open every citation chip of the answer."""
-    chips = ask(page, question, timeout_ms=120_000).locator(".chip")
-    for index in range(chips.count()):
-        chips.nth(index).click()
+    browser.open_every_chip(browser.ask(page, question, timeout_ms=120_000))
 
 
 def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
-    payloads = load_payloads()
+    payloads = browser.load_payloads()
     chosen = payloads[:limit] if limit else payloads
     started = time.monotonic()
     requests: list[str] = []
     rendered: set[str] = set()
     asked = 0
-    with tempfile.TemporaryDirectory() as temp, widget_server(Path(temp) / "home") as running:
+    with tempfile.TemporaryDirectory() as temp, browser.widget_server(Path(temp) / "home") as running:
         documents = [
             {
                 "_id": f"xss-{p.id}",
@@ -67,49 +54,33 @@ def run(limit: int | None, time_limit_s: float) -> dict[str, Any]:
             for i, p in enumerate(chosen)
         ]
         upload = "\n".join(json.dumps(d) for d in documents).encode()
-        with httpx.Client(base_url=running.url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=300) as http:
+        admin = {"Authorization": f"Bearer {browser.ADMIN_KEY}"}
+        with httpx.Client(base_url=running.url, headers=admin, timeout=300) as http:
             stored = http.post("/v1/documents", files={"file": ("payloads.jsonl", upload, "application/x-ndjson")})
             stored.raise_for_status()
         with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            context = browser.new_context()
-            context.add_init_script(XSS_INIT_SCRIPT)
-            page = context.new_page()
-            page.on("request", lambda request: requests.append(request.url))
-            running.hosts.pages["/article"] = host_page(running.url, attributes='data-footnote-open="true"')
-            page.goto(f"{running.host_origin}/article")
-            page.locator(f"{WIDGET} .panel").wait_for()
-            for index, payload in enumerate(chosen):
-                if time.monotonic() - started > time_limit_s:
-                    break
-                running.llm.reply = f"{payload.payload}\nField note {codeword(index)} records it [1]."
-                ask_and_open_every_chip(page, f"What does field note {codeword(index)} record?")
-                asked += 1
-                shown = page.locator(f"{WIDGET} .log").text_content() or ""
-                if payload.payload in shown:
-                    rendered.add(payload.id)
-                page.locator(f"{WIDGET} .clear").click()
-            # Every payload in every field of one answer: titles, dates, sources, quotes, sentences, draft.
-            page.route(
-                "**/v1/ask",
-                lambda route: route.fulfill(
-                    status=200,
-                    content_type="text/event-stream",
-                    body=hostile_answer_stream(chosen),
-                    headers={"Access-Control-Allow-Origin": running.host_origin},
-                ),
-            )
-            ask_and_open_every_chip(page, "all payloads at once")
-            page.wait_for_timeout(1000)
-            executed: list[str] = page.evaluate("window.__xss")
-            tags = set(
-                page.evaluate(
-                    "[...document.querySelector('footnote-widget').shadowRoot.querySelectorAll('*')]"
-                    ".map(e => e.tagName)"
-                )
-            )
-            browser.close()
-    outside = sorted({u for u in requests if not is_loopback(u)})
+            chromium = browser.launch_chromium(playwright)
+            with browser.watched_page(chromium, requests) as page:
+                opened = browser.host_page(running.url, attributes='data-footnote-open="true"')
+                browser.open_host_page(page, running, opened)
+                for index, payload in enumerate(chosen):
+                    if time.monotonic() - started > time_limit_s:
+                        break
+                    running.llm.reply = f"{payload.payload}\nField note {codeword(index)} records it [1]."
+                    ask_and_open_every_chip(page, f"What does field note {codeword(index)} record?")
+                    asked += 1
+                    shown = page.locator(f"{browser.WIDGET} .log").text_content() or ""
+                    if payload.payload in shown:
+                        rendered.add(payload.id)
+                    page.locator(f"{browser.WIDGET} .clear").click()
+                # Every payload in every field of one answer: titles, dates, sources, quotes, sentences, draft.
+                browser.answer_with_stream(page, running, browser.hostile_answer_stream(chosen))
+                ask_and_open_every_chip(page, "all payloads at once")
+                page.wait_for_timeout(1000)
+                executed = browser.xss_hits(page)
+                tags = browser.widget_tags(page)
+            chromium.close()
+    outside = sorted(set(browser.outside_requests(requests)))
     executed_ids = sorted(set(executed))
     # Every payload always goes through the synthetic pass; the time limit only shortens the real-server pass.
     passed = not executed_ids and not outside

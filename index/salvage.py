@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from index.collection import Collection, CollectionSettings, passage_index_text
 from index.documents import Document, Passage
 from index.embedding import Embedder, Vectors
 from index.integrity import DOCUMENT_FIELDS, PASSAGE_FIELDS, checksum, decode_text
+from index.reusing_embedder import ReusingEmbedder
 from index.store import DATABASE_NAME
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def salvage_store(
     _pad_truncated(source)
     documents, vectors, model = _read_what_survives(source, report)
     report.recovered = sorted(doc.id for doc in documents)
-    reusing = _ReusingEmbedder(embedder, vectors if model == embedder.name else {})
+    reusing = ReusingEmbedder(embedder, vectors if model == embedder.name else {})
     collection = Collection(staging, embedder=reusing, settings=settings)
     try:
         collection.ingest(documents, on_progress=on_progress)
@@ -202,40 +203,3 @@ def _fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-class _ReusingEmbedder:
-    """The real embedder, except for texts whose vector the damaged store still holds intact."""
-
-    def __init__(self, inner: Embedder, known: dict[str, Vectors]) -> None:
-        self.inner = inner
-        self.known = known
-        self.reused = 0
-        self.embedded = 0
-        self._sized = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def embed_passages(self, texts: list[str]) -> Vectors:
-        if self.known and texts and not self._sized:
-            self._sized = True
-            # A vector of another size (damage the checksums could not see in a schema-1 store) is not reused.
-            size = self.inner.dimension
-            self.known = {text: vector for text, vector in self.known.items() if vector.shape == (size,)}
-        missing = [text for text in texts if text not in self.known]
-        fresh: Sequence[Vectors] = list(self.inner.embed_passages(missing)) if missing else []
-        self.known.update(zip(missing, fresh, strict=True))
-        self.reused += len(texts) - len(missing)
-        self.embedded += len(missing)
-        if not texts:
-            return self.inner.embed_passages([])
-        return np.vstack([self.known[text] for text in texts]).astype(np.float32)
-
-    def embed_query(self, text: str) -> Vectors:
-        return self.inner.embed_query(text)

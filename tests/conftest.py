@@ -1,7 +1,9 @@
-"""Shared fixtures: a temporary data directory, the bundled corpus, and collections on fake models."""
+"""Shared fixtures: a temporary data directory, the bundled corpus, and collections on fake models; and the skip
+of `live_llm` tests when no provider key is set."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,3 +40,13 @@ def fake_collection(tmp_path: Path) -> Iterator[Collection]:
     collection = Collection(tmp_path / "store", embedder=FakeEmbedder(), settings=CollectionSettings())
     yield collection
     collection.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `live_llm` need a hosted provider's key: without FOOTNOTE_LLM_API_KEY they are skipped."""
+    if os.environ.get("FOOTNOTE_LLM_API_KEY"):
+        return
+    skip = pytest.mark.skip(reason="needs a hosted LLM provider: set FOOTNOTE_LLM_API_KEY (and FOOTNOTE_MODEL)")
+    for item in items:
+        if item.get_closest_marker("live_llm"):
+            item.add_marker(skip)

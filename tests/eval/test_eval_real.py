@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.server import footnote_server
 from service.cli import main
-from tests.server_process import footnote_server
 
 pytestmark = pytest.mark.slow
 

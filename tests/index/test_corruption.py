@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.corruption import run_cases
+from harness.corruption import run_cases
 from index import Collection, Document, StoreCorruptError, StoreMismatchError
 from index.integrity import check_database
 from index.salvage import salvage_store

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.crasher import run_kills
+from harness.crasher import run_kills
 
 
 def test_ten_kills_leave_every_acknowledged_change_whole_and_searchable(tmp_path: Path) -> None:

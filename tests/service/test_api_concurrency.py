@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from bench.concurrency import churn_question, churn_text, run_workload
+from harness.concurrency import churn_question, churn_text, run_workload
 from tests.service.api_support import make_app
 
 

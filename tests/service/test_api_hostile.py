@@ -1,8 +1,8 @@
 """Hostile users at the HTTP API (OWASP LLM05, LLM10): malformed, oversized, nested and non-UTF-8 requests get a
 4xx in the one error shape, never a 5xx; and one client flooding the API is held back while another is served.
 
-The probes are bench/hostile_requests.py's, written as raw bytes to a real uvicorn server (in this process, on
-fake models), so the HTTP parsing is the real one.
+The probes are harness/hostile_requests.py's (bench/hostile_requests.py sends them to a real `footnote serve`),
+written as raw bytes to a real uvicorn server (in this process, on fake models), so the HTTP parsing is the real one.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bench.hostile_requests import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Probe, probes, run_probes
+from harness.hostile_requests import MAX_BODY_BYTES, MAX_UPLOAD_BYTES, Probe, probes, run_probes
+from harness.server import free_port
 from service.answering.llm import Completion, Message
 from tests.fakes import FakeChatModel
-from tests.server_process import free_port
 from tests.service.api_support import CANONICAL, make_app
 
 PROBES = probes()

@@ -1,19 +1,20 @@
-"""The litellm adapter: provider failures become clear errors; the embedded model answers through litellm."""
+"""The litellm adapter: provider failures become clear errors; the embedded model, and a hosted one given a key,
+answer through litellm."""
 
 from __future__ import annotations
 
 import asyncio
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.fake_llm import FakeLLM
 from service.answering.errors import LLMError, LLMTimeoutError
 from service.answering.llm import LiteLLMChatModel, LLMSettings, import_litellm
 from service.answering.local_llm import DEFAULT_LOCAL_MODEL, register_local_provider
@@ -78,80 +79,63 @@ def test_the_embedded_model_stops_at_its_time_out() -> None:
         "".join(hurried.stream(MESSAGES))
 
 
-@pytest.mark.slow
-def test_ask_end_to_end_with_the_embedded_models(tmp_path: Path) -> None:
+CANONICAL = "why is Russia expanding its role?"
+# What the hosted-provider test passes to `footnote`: any other FOOTNOTE_* (FOOTNOTE_ANSWER_MODE, say) could
+# keep the model from being asked.
+PROVIDER_SETTINGS = ("FOOTNOTE_MODEL", "FOOTNOTE_LLM_API_KEY", "FOOTNOTE_LLM_BASE_URL")
+
+
+def footnote(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`footnote ARGS` in a real process: the installed console script, as a user runs it."""
     executable = shutil.which("footnote", path=str(Path(sys.executable).parent))
     assert executable is not None
-    # A generous time-out: on a busy shared CI machine the small model can take minutes, and this test is about
-    # the path, not the speed (bench/ measures that).
-    environment = {**os.environ, "FOOTNOTE_HOME": str(tmp_path / "home"), "FOOTNOTE_LLM_TIMEOUT_S": "400"}
+    return subprocess.run([executable, *args], env=env, capture_output=True, text=True, timeout=600, check=False)
 
-    def footnote(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [executable, *args], env=environment, capture_output=True, text=True, timeout=600, check=False
-        )
 
-    asked = footnote("ask", "why is Russia expanding its role?", "--json")
+def ask_with_verbatim_quotes(env: dict[str, str]) -> dict[str, Any]:
+    """The answer of `footnote ask --json` to the canonical question, once each quote is found at its offsets."""
+    asked = footnote("ask", CANONICAL, "--json", env=env)
     assert asked.returncode == 0, asked.stderr
-    answer = json.loads(asked.stdout)
-    assert not answer["abstained"] and answer["citations"]
+    answer: dict[str, Any] = json.loads(asked.stdout)
+    assert not answer["abstained"] and answer["citations"], answer["text"]
     for citation in answer["citations"]:
-        shown = footnote("docs", "show", citation["document_id"], "--json")
+        shown = footnote("docs", "show", citation["document_id"], "--json", env=env)
         text = json.loads(shown.stdout)["text"]
         assert text[citation["start"] : citation["end"]] == citation["quote"]
         assert f"[{citation['marker']}]" in answer["text"]
-    refused = footnote("ask", "Who won the 2022 World Cup?", "--json")
+    return answer
+
+
+@pytest.mark.slow
+def test_ask_end_to_end_with_the_embedded_models(tmp_path: Path) -> None:
+    # A generous time-out: on a busy shared CI machine the small model can take minutes, and this test is about
+    # the path, not the speed (bench/ measures that).
+    environment = {**os.environ, "FOOTNOTE_HOME": str(tmp_path / "home"), "FOOTNOTE_LLM_TIMEOUT_S": "400"}
+    ask_with_verbatim_quotes(environment)
+    refused = footnote("ask", "Who won the 2022 World Cup?", "--json", env=environment)
     assert refused.returncode == 0, refused.stderr
     assert json.loads(refused.stdout)["abstained"] is True
-    readable = footnote("ask", "What is the population of Kabul?")
+    readable = footnote("ask", "What is the population of Kabul?", env=environment)
     assert readable.returncode == 0 and readable.stdout.startswith("The articles do not answer this question.")
 
 
-class FlakyOpenAIServer(http.server.BaseHTTPRequestHandler):
-    """An OpenAI-compatible endpoint that fails its first call and answers the second."""
-
-    calls = 0
-
-    def do_POST(self) -> None:
-        type(self).calls += 1
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        if type(self).calls == 1:
-            self.send_response(503)
-            self.send_header("retry-after-ms", "10")  # the OpenAI client honours it: no seconds of back-off
-            self.send_header("content-length", "0")
-            self.end_headers()
-            return
-        body = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "flaky",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "Paris."}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+@pytest.mark.slow
+@pytest.mark.live_llm
+def test_ask_end_to_end_with_a_hosted_model(tmp_path: Path) -> None:
+    """The only test that reaches a real provider: it runs when FOOTNOTE_LLM_API_KEY and FOOTNOTE_MODEL are set
+    (`FOOTNOTE_MODEL=gpt-4o-mini FOOTNOTE_LLM_API_KEY=sk-... pytest -m live_llm`), and is skipped otherwise."""
+    model = os.environ.get("FOOTNOTE_MODEL")
+    if not model or model.startswith("footnote/"):
+        pytest.skip("FOOTNOTE_MODEL must name a hosted model (for example gpt-4o-mini)")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FOOTNOTE_") or k in PROVIDER_SETTINGS}
+    answer = ask_with_verbatim_quotes({**environment, "FOOTNOTE_HOME": str(tmp_path / "home")})
+    assert answer["mode"] == "generated" and answer["model"] == model
 
 
 def test_a_failed_call_is_retried() -> None:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FlakyOpenAIServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}/v1"
-        model = LiteLLMChatModel(LLMSettings(model="openai/flaky", api_base=base, api_key="k", retries=1, timeout_s=5))
+    with FakeLLM("Paris.", failures=1) as provider:
+        model = LiteLLMChatModel(
+            LLMSettings(model="openai/flaky", api_base=provider.url, api_key="k", retries=1, timeout_s=5)
+        )
         assert model.complete(MESSAGES).text == "Paris."
-        assert FlakyOpenAIServer.calls == 2
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert len(provider.requests) == 2

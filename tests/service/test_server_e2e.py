@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.server_process import RunningServer, footnote_server
+from harness.server import RunningServer, footnote_server
 from tests.service.api_support import sse_events
 
 pytestmark = pytest.mark.slow

@@ -9,36 +9,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route, expect, sync_playwright
 
-from tests.service.api_support import sse_events
-from tests.service.widget.browser_support import (
+from harness.browser import (
     ADMIN_KEY,
     CANONICAL,
-    PROJECT_ROOT,
     SITE_KEY,
     WIDGET,
     WIDGET_TAGS,
-    XSS_INIT_SCRIPT,
     WidgetServer,
+    answer_with_stream,
     ask,
     host_page,
     hostile_answer_stream,
-    is_loopback,
     launch_chromium,
     load_payloads,
+    open_every_chip,
+    open_host_page,
+    outside_requests,
     sse,
+    watched_page,
     widget_server,
+    widget_tags,
+    xss_hits,
 )
+from tests.service.api_support import sse_events
 
 pytestmark = pytest.mark.slow  # the real embedding model behind a real server
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 # A host page that tries hard to hide or restyle everything, the widget's host element included.
 AGGRESSIVE_CSS = """
 * { all: unset; display: none !important; font-size: 2px !important; line-height: 0 !important;
@@ -97,33 +102,13 @@ def requests_seen() -> list[str]:
 
 @pytest.fixture
 def page(browser: Browser, requests_seen: list[str]) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    context.add_init_script(XSS_INIT_SCRIPT)
-    opened = context.new_page()
-    opened.on("request", lambda request: requests_seen.append(request.url))
-    yield opened
-    context.close()
+    with watched_page(browser, requests_seen, viewport={"width": 1280, "height": 860}) as opened:
+        yield opened
 
 
 def demo(page: Page, running: WidgetServer, query: str = f"key={SITE_KEY}") -> None:
     page.goto(f"{running.url}/demo?{query}")
     page.locator(f"{WIDGET} .panel").wait_for(state="attached")
-
-
-def serve_host_page(page: Page, running: WidgetServer, html: str, path: str = "/article") -> None:
-    """Open a page of another origin (another loopback port) that embeds the widget with the site key."""
-    running.hosts.pages[path] = html
-    page.goto(running.host_origin + path)
-    page.locator(f"{WIDGET} .panel").wait_for(state="attached")
-
-
-def stream_on(page: Page, running: WidgetServer, body: str) -> None:
-    """Answer every question on a host page with this event stream instead of the server's."""
-    headers = {"Access-Control-Allow-Origin": running.host_origin}
-    page.route(
-        "**/v1/ask",
-        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body, headers=headers),
-    )
 
 
 def open_panel(page: Page) -> None:
@@ -159,10 +144,6 @@ CLICK_EVERY_CHIP = """exchange => [...exchange.querySelectorAll('.chip')].map((c
 def final_answer(body: str) -> dict[str, Any]:
     answer: dict[str, Any] = json.loads(next(data for name, data in sse_events(body) if name == "answer"))
     return answer
-
-
-def outside_requests(requests_seen: list[str]) -> list[str]:
-    return [url for url in requests_seen if not is_loopback(url)]
 
 
 def test_widget_js_and_demo_are_served_with_cache_and_security_headers(running: WidgetServer) -> None:
@@ -337,7 +318,7 @@ def test_clear_messages_for_abstention_rate_limits_lost_connections_and_missing_
 
 
 def test_aggressive_page_css_cannot_hide_or_restyle_the_widget(page: Page, running: WidgetServer) -> None:
-    serve_host_page(page, running, host_page(running.url, body=ARTICLE, style=AGGRESSIVE_CSS))
+    open_host_page(page, running, host_page(running.url, body=ARTICLE, style=AGGRESSIVE_CSS))
     launcher = page.locator(f"{WIDGET} .launcher")
     expect(launcher).to_be_visible()
     box = launcher.bounding_box()
@@ -403,7 +384,7 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
     # Joined by spaces, they make few draft sentences: verification's cost grows with the sentence count.
     generating.llm.reply = " ".join(p.payload for p in payloads) + "\nThe wardens counted 214 nests [1]."
     probe = '<p class="question chip" id="probe">page text</p>'
-    serve_host_page(page, generating, host_page(generating.url, body=probe), path="/xss")
+    open_host_page(page, generating, host_page(generating.url, body=probe), path="/xss")
     page.evaluate(DRAFT_RECORDER)
     open_panel(page)
 
@@ -413,14 +394,12 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
     draft_seen: str = page.evaluate("window.__draftSeen")
     assert all(p.payload in draft_seen for p in payloads)  # every payload was shown while it streamed, as text
     assert exchange.locator(".draft").count() == 0  # and the verified answer replaced the draft
-    chips = exchange.locator(".chip")
-    assert chips.count() >= 1
-    for index in range(chips.count()):
-        chips.nth(index).click()
+    assert exchange.locator(".chip").count() >= 1
+    open_every_chip(exchange)
     assert "Heron watch" in (exchange.locator(".sources").text_content() or "")
 
     # Every payload in every field a document or a model controls, over one synthetic stream.
-    stream_on(page, generating, hostile_answer_stream(payloads))
+    answer_with_stream(page, generating, hostile_answer_stream(payloads))
     synthetic = ask(page, "anything")
     assert synthetic.locator(".chip").count() == len(payloads)
     shown = synthetic.evaluate(CLICK_EVERY_CHIP)
@@ -428,12 +407,9 @@ def test_hostile_documents_and_model_replies_never_run_or_load_anything(
     assert synthetic.locator(".sources li").all_text_contents()[0].startswith(payloads[0].payload)
     page.wait_for_timeout(500)  # let any image error or deferred handler fire before looking
 
-    assert page.evaluate("window.__xss") == []
+    assert xss_hits(page) == []
     assert not outside_requests(requests_seen)
-    tags = page.evaluate(
-        "[...document.querySelector('footnote-widget').shadowRoot.querySelectorAll('*')].map(e => e.tagName)"
-    )
-    assert set(tags) <= WIDGET_TAGS
+    assert widget_tags(page) <= WIDGET_TAGS
     assert page.locator(f"{WIDGET} a").count() == 0  # no source is on an allowed host
     # The widget's styles do not leak: the page's element with the widget's class names keeps its own look.
     assert page.locator("#probe").evaluate("node => getComputedStyle(node).backgroundColor") == "rgba(0, 0, 0, 0)"
@@ -451,15 +427,15 @@ def test_links_are_made_only_to_allowed_hosts(page: Page, running: WidgetServer,
         "citations": citations,
         "abstained": False,
     }
-    stream_on(page, running, sse("answer", answer) + sse("done", {}))
+    answer_with_stream(page, running, sse("answer", answer) + sse("done", {}))
     html = host_page(running.url, attributes='data-footnote-link-hosts="news.example"')
-    serve_host_page(page, running, html, path="/links")
+    open_host_page(page, running, html, path="/links")
     open_panel(page)
     exchange = ask(page, "herons?")
     links = exchange.locator(".sources a")
     assert links.count() == 1 and links.first.get_attribute("href") == "https://news.example/heron"
     assert links.first.get_attribute("rel") == "noopener noreferrer nofollow"
-    assert page.evaluate("window.__xss") == [] and not outside_requests(requests_seen)
+    assert xss_hits(page) == [] and not outside_requests(requests_seen)
 
 
 def test_an_answer_from_the_real_embedded_model(page: Page, generating: WidgetServer) -> None:

@@ -36,9 +36,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def footnote_server(home: Path, env: Mapping[str, str] | None = None) -> Iterator[RunningServer]:
-    """Start `footnote serve` with a data directory and FOOTNOTE_* settings; stop it afterwards."""
-    port = free_port()
+def footnote_server(
+    home: Path, env: Mapping[str, str] | None = None, *, port: int | None = None
+) -> Iterator[RunningServer]:
+    """Start `footnote serve` on `port` (or a free one) with a data directory and FOOTNOTE_* settings; stop it."""
+    port = port or free_port()
     log = home.parent / f"server-{port}.log"
     environment = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FOOTNOTE_")},

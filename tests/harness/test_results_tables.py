@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bench import tables
-from bench.results import render
+from harness import results_tables as tables
+from harness.results_markdown import render
 
 
 def _results() -> dict[str, Any]:

@@ -1,26 +1,23 @@
 """What the widget's browser tests and bench/xss_browser.py share: Debian's Chromium under Playwright, a fake
-OpenAI-compatible model on loopback, a real `footnote serve` with a site key, and the XSS payloads."""
+OpenAI-compatible model on loopback (harness/fake_llm.py), a real `footnote serve` with a site key, the XSS
+payloads, and the ways to watch a page for payloads that run or requests that leave the machine."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Locator, Page, Playwright
 
-from tests import server_process
-from tests.server_process import RunningServer, footnote_server
+from harness.fake_llm import FakeLLM, LoopbackServer, QuietHandler
+from harness.server import RunningServer, footnote_server, free_port
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-PAYLOADS = PROJECT_ROOT / "tests" / "data" / "xss_payloads.jsonl"
+PAYLOADS = Path(__file__).with_name("xss_payloads.jsonl")
 CHROMIUM = "/usr/bin/chromium"
 # No sandbox (root in CI), no GPU, and nothing that phones home: every request a test sees is the page's own.
 CHROMIUM_ARGS = [
@@ -76,80 +73,7 @@ def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
 
 
-class FakeLLM:
-    """An OpenAI-compatible chat endpoint on loopback that replies with `reply`, streamed in small pieces."""
-
-    def __init__(self, reply: str = GROUNDED_DRAFT) -> None:
-        self.reply = reply
-        self.requests: list[dict[str, Any]] = []
-        fake = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-                fake.requests.append(body)
-                if body.get("stream"):
-                    self._stream(fake.reply)
-                else:
-                    self._send_json(fake.reply)
-
-            def _send_json(self, text: str) -> None:
-                payload = json.dumps(
-                    {
-                        "id": "fake",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": "fake",
-                        "choices": [
-                            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                        ],
-                        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def _stream(self, text: str) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.end_headers()
-                pieces = [text[i : i + 24] for i in range(0, len(text), 24)] or [""]
-                for index, piece in enumerate(pieces):
-                    last = index == len(pieces) - 1
-                    chunk = {
-                        "id": "fake",
-                        "object": "chat.completion.chunk",
-                        "created": 0,
-                        "model": "fake",
-                        "choices": [
-                            {"index": 0, "delta": {"content": piece}, "finish_reason": "stop" if last else None}
-                        ],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
-                self.close_connection = True
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FakeLLM:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class HostPages:
+class HostPages(LoopbackServer):
     """Other sites' article pages on a loopback origin of their own: `pages[path]` is served as HTML.
 
     A real server rather than an intercepted URL: Chromium only lets a page reach a loopback address (the
@@ -160,30 +84,13 @@ class HostPages:
         self.pages: dict[str, str] = {}
         hosted = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 page = hosted.pages.get(self.path.split("?")[0])
                 body = (page or "not found").encode()
-                self.send_response(200 if page is not None else 404)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.send_body(200 if page is not None else 404, "text/html; charset=utf-8", body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> HostPages:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
 
 @dataclass(frozen=True)
@@ -207,9 +114,9 @@ class WidgetServer:
 def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Iterator[WidgetServer]:
     """`footnote serve` answering with the fake model (the embedded one is allowed per request), an admin key,
     and a site key for the server's own /demo and for the host pages' origin."""
-    port = server_process.free_port()
+    port = free_port()
     server_origin = f"http://127.0.0.1:{port}"
-    with FakeLLM() as llm, HostPages() as hosts:
+    with FakeLLM(GROUNDED_DRAFT) as llm, HostPages() as hosts:
         env = {
             "FOOTNOTE_MODEL": "openai/fake-widget-model",
             "FOOTNOTE_LLM_BASE_URL": llm.url,
@@ -226,11 +133,8 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_RATE_LIMIT_PER_ADDRESS": "100000",
             **(extra_env or {}),
         }
-        with ExitStack() as stack:
-            # footnote_server picks its own free port, but the site key must name the origin before the server
-            # starts: hand it ours, only while it starts (another server started later must get its own).
-            with mock.patch.object(server_process, "free_port", return_value=port):
-                running = stack.enter_context(footnote_server(home, env))
+        # The site key must name the server's origin before the server starts: so the port is chosen here.
+        with footnote_server(home, env, port=port) as running:
             yield WidgetServer(server=running, llm=llm, hosts=hosts)
 
 
@@ -294,3 +198,58 @@ def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
     exchange = exchanges.nth(before)
     exchange.locator(".answer-text, .error").first.wait_for(timeout=timeout_ms)
     return exchange
+
+
+@contextmanager
+def watched_page(browser: Browser, requests_seen: list[str], **context_options: Any) -> Iterator[Page]:
+    """A page in a fresh context that records each payload that runs (`xss_hits`) and every URL it requests."""
+    context = browser.new_context(**context_options)
+    context.add_init_script(XSS_INIT_SCRIPT)
+    page = context.new_page()
+    page.on("request", lambda request: requests_seen.append(request.url))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def xss_hits(page: Page) -> list[str]:
+    """The ids of the payloads that ran on this page, in the order they ran."""
+    hits: list[str] = page.evaluate("window.__xss")
+    return hits
+
+
+def outside_requests(urls: Iterable[str]) -> list[str]:
+    """The requests that left this machine."""
+    return [url for url in urls if not is_loopback(url)]
+
+
+def widget_tags(page: Page) -> set[str]:
+    """The tag names of every element in the widget's shadow root."""
+    tags: list[str] = page.evaluate(
+        f"[...document.querySelector('{WIDGET}').shadowRoot.querySelectorAll('*')].map(e => e.tagName)"
+    )
+    return set(tags)
+
+
+def open_host_page(page: Page, running: WidgetServer, html: str, path: str = "/article") -> None:
+    """Open a page of another origin (another loopback port) that embeds the widget with the site key."""
+    running.hosts.pages[path] = html
+    page.goto(running.host_origin + path)
+    page.locator(f"{WIDGET} .panel").wait_for(state="attached")
+
+
+def answer_with_stream(page: Page, running: WidgetServer, body: str) -> None:
+    """Answer every question asked from a host page with this event stream instead of the server's."""
+    headers = {"Access-Control-Allow-Origin": running.host_origin}
+    page.route(
+        "**/v1/ask",
+        lambda route: route.fulfill(status=200, content_type="text/event-stream", body=body, headers=headers),
+    )
+
+
+def open_every_chip(exchange: Locator) -> None:
+    """Click every citation chip of an answer in turn, opening its popover."""
+    chips = exchange.locator(".chip")
+    for index in range(chips.count()):
+        chips.nth(index).click()

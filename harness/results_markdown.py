@@ -1,0 +1,127 @@
+"""bench/RESULTS.md from the figures of one `make bench` run (bench/out/results.json): pure formatting.
+
+The tables themselves are in harness/results_tables.py; this writes the page around them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from harness import results_tables as tables
+
+
+def backend_figures(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per embedding backend: its encoder speed (ingest part) and its quality figures (SciFact part)."""
+    backends: dict[str, dict[str, Any]] = {}
+    for name, figures in (results.get("ingest") or {}).get("backends", {}).items():
+        backends.setdefault(name, {})["encoder_passages_per_s"] = figures.get("encoder_passages_per_s")
+    for name, figures in (results.get("quality") or {}).get("backends", {}).items():
+        backends.setdefault(name, {}).update(figures)
+    if "torch" in backends:
+        backends["torch"].setdefault("cosine_to_torch_mean", 1.0)
+        backends["torch"].setdefault("cosine_to_torch_min", 1.0)
+    return backends
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole RESULTS.md; a part that was not measured says so instead of showing empty figures."""
+    results = {**results, "backends": backend_figures(results)}
+    load = results.get("load_average", {})
+    # Each reading includes the benchmark's own previous part, which keeps every core busy (a load of about the
+    # core count); only more than that means other jobs shared the machine.
+    busy = any(values and values[0] > (os.cpu_count() or 1) + 1.0 for values in load.values())
+    load_note = ", ".join(f"{part} {values[0]}" for part, values in load.items() if values)
+    search_settings = (results.get("search") or {}).get("settings", {})
+    ingest = results.get("ingest") or {}
+    quality = results.get("quality") or {}
+    ask_settings = (results.get("ask") or {}).get("settings", {})
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (bench/results.py); every ratio compares figures measured in this same run.",
+        "",
+        f"- Commit: `{results.get('commit')}`, run started {results.get('started')}",
+        f"- Machine: {results.get('machine')}",
+        f"- Load average (1 min) before each part (it includes the benchmark's own previous part): {load_note or '?'}"
+        + (
+            " — the machine was **shared and busy** (other jobs on the 2 cores), so absolute figures are"
+            " slower and noisier than on an idle machine; the ratios are what to read."
+            if busy
+            else ""
+        ),
+        f"- Durations: {', '.join(f'{k} {v} s' for k, v in results.get('durations_s', {}).items())}",
+        "- Embedding model: all-MiniLM-L6-v2 (bundled, local) for everyone; peer: "
+        + ", ".join(f"{k}=={v}" for k, v in (ingest.get("peer_versions") or {}).items()),
+        "",
+        "## Headline",
+        "",
+        tables.headline_table(results),
+        "",
+        "## Ingest",
+        "",
+        f"{ingest.get('source')}: {ingest.get('documents')} documents, {ingest.get('passages')} Footnote passages "
+        f"(at most {ingest.get('chunk_max_words')} words, title prepended); LlamaIndex cut "
+        f"{ingest.get('peer_passages')} with {(ingest.get('peer_settings') or {}).get('splitter')}, embed batch "
+        f"{(ingest.get('peer_settings') or {}).get('embed_batch_size')} (its default), FAISS flat store. "
+        "Footnote's ingest includes chunking, embedding, BM25 tokenising, SQLite and index updates; the raw "
+        "encoder is one `SentenceTransformer.encode` over Footnote's passage texts. Each passage count differs "
+        "by splitter, so the peer comparison is in documents/s.",
+        "",
+        tables.ingest_table(results),
+        "",
+        _peer_error(ingest),
+        "## Search latency",
+        "",
+        f"Retrieval alone (the query embedding excluded for everyone: query vectors are given), k="
+        f"{search_settings.get('k')}, {search_settings.get('candidates')} candidates per Footnote retriever, "
+        f"flat (exact) indexes, FAISS on {search_settings.get('faiss_threads')} thread for all, "
+        f"{search_settings.get('queries')} queries over synthetic passages ({search_settings.get('words_per_passage')}"
+        f" Zipf-distributed words from {search_settings.get('vocabulary')}, random unit vectors). Query embedding"
+        f" itself: p50 {(results.get('search') or {}).get('query_embedding_p50_ms')} ms.",
+        "",
+        tables.search_table(results),
+        "",
+        _peer_error(results.get("search") or {}),
+        "## Retrieval quality (SciFact)",
+        "",
+        "" if quality else "**Not measured in this run.** Published figures for reference:\n",
+        ""
+        if not quality
+        else f"{quality.get('dataset')} {quality.get('split')} split: {quality.get('queries')} queries, "
+        f"{quality.get('documents')} documents ({quality.get('passages')} passages); documents ranked by their "
+        "best passage. Footnote's rows come from eval/retrieval.py (`footnote eval retrieval`), bm25s indexes "
+        "whole abstracts with the same stemmer and stop words; published figures are from the dataset's README.",
+        "",
+        tables.quality_table(results),
+        "",
+        "## Embedding backends (FOOTNOTE_EMBEDDING_BACKEND)",
+        "",
+        "Encoder speed on the ingest passages; cosine of each backend's vectors to torch's over every SciFact "
+        "passage; nDCG@10 on SciFact test with that backend's vectors.",
+        "",
+        tables.backends_table(results),
+        "",
+        "## Ask",
+        "",
+        _ask_run_note(results),
+        "**Not measured in this run.**"
+        if not ask_settings
+        else f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions, "
+        f"{ask_settings.get('prompt_passages')} passages in the prompt, max {ask_settings.get('max_tokens')} "
+        "tokens.",
+        "",
+        tables.ask_table(results),
+        "",
+    ]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _ask_run_note(results: dict[str, Any]) -> str:
+    run = results.get("ask_run")
+    return f"Ask part from a separate run (commit `{run['commit']}`, {run['started']}): {run['note']}.\n" if run else ""
+
+
+def _peer_error(figures: dict[str, Any]) -> str:
+    error = figures.get("peer_error")
+    return f"Peer not measured: {error}\n" if error else ""
