@@ -139,23 +139,7 @@ class Answerer:
             yield FinalAnswer(abstained.model_copy(update={"verification": stats, "usage": usage}))
             return
         timings = _timings(started=started, retrieved=retrieved, done=done, generation_ms=generation_ms)
-        text, sentences, citations = assemble(stage, passages)
-        model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
-        yield FinalAnswer(
-            Answer(
-                question=question,
-                standalone_question=standalone,
-                text=text,
-                sentences=sentences,
-                citations=citations,
-                abstained=False,
-                mode=stage.mode,
-                model=model,
-                timings=timings,
-                verification=stats,
-                usage=usage,
-            )
-        )
+        yield FinalAnswer(self._answered(question, standalone, stage, passages, timings, stats, usage))
 
     def with_chat_model(self, chat_model: ChatModel | None) -> Answerer:
         """The same pipeline answering with another model (for a per-request model override)."""
@@ -220,24 +204,34 @@ class Answerer:
                 )
             )
             return
+        answer = self._answered(question, standalone, stage, passages, timings, stats, usage)
+        yield FinalAnswer(answer.model_copy(update={"judge": reader.name, "degraded": degraded}))
+
+    def _answered(
+        self,
+        question: str,
+        standalone: str,
+        stage: Stage,
+        passages: Sequence[ScoredPassage],
+        timings: Timings,
+        stats: VerificationStats,
+        usage: TokenUsage,
+    ) -> Answer:
+        """The answer made of the stage's sentences, each quote numbered in order of first use."""
         text, sentences, citations = assemble(stage, passages)
         model = self.chat_model.name if stage.mode == "generated" and self.chat_model is not None else "extractive"
-        yield FinalAnswer(
-            Answer(
-                question=question,
-                standalone_question=standalone,
-                text=text,
-                sentences=sentences,
-                citations=citations,
-                abstained=False,
-                mode=stage.mode,
-                model=model,
-                timings=timings,
-                verification=stats,
-                usage=usage,
-                judge=reader.name,
-                degraded=degraded,
-            )
+        return Answer(
+            question=question,
+            standalone_question=standalone,
+            text=text,
+            sentences=sentences,
+            citations=citations,
+            abstained=False,
+            mode=stage.mode,
+            model=model,
+            timings=timings,
+            verification=stats,
+            usage=usage,
         )
 
     def _draft(self, messages: list[Message], *, stream: bool) -> Generator[AnswerEvent, None, tuple[str, TokenUsage]]:

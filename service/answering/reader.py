@@ -24,7 +24,7 @@ from service.answering.reader_prompts import (
     support_task,
     write_task,
 )
-from service.answering.verification import CheckedSentence, Outcome, SupportedQuote
+from service.answering.verification import CheckedSentence, Outcome, SupportedQuote, tally
 
 
 @dataclass(frozen=True)
@@ -125,13 +125,7 @@ class Reader:
                 checked.append(CheckedSentence(sentence.text, quotes, outcome))
                 continue
             checked.append(self._recite(reading, sentence, skip=markers))
-        stats = VerificationStats(
-            draft_sentences=len(draft),
-            kept=sum(c.outcome == "kept" for c in checked),
-            recited=sum(c.outcome == "recited" for c in checked),
-            dropped=sum(c.outcome == "dropped" for c in checked),
-        )
-        return checked, stats
+        return checked, tally(checked)
 
     def _recite(self, reading: Reading, sentence: DraftSentence, *, skip: Sequence[int]) -> CheckedSentence:
         """Try the shortlisted sentences that share most words with the claim, one at a time."""

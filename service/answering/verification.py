@@ -59,13 +59,17 @@ def verify_draft(
         for row, sentence in enumerate(draft)
     ]
     checked = _without_echoes(checked, passages, scorer=scorer, threshold=threshold)
-    stats = VerificationStats(
-        draft_sentences=len(draft),
+    return checked, tally(checked)
+
+
+def tally(checked: Sequence[CheckedSentence]) -> VerificationStats:
+    """How many checked sentences were kept, re-cited and dropped."""
+    return VerificationStats(
+        draft_sentences=len(checked),
         kept=sum(c.outcome == "kept" for c in checked),
         recited=sum(c.outcome == "recited" for c in checked),
         dropped=sum(c.outcome == "dropped" for c in checked),
     )
-    return checked, stats
 
 
 def _check(
