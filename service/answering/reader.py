@@ -39,9 +39,10 @@ class ReaderSettings:
     relevance_threshold: float = 0.6
     # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
     # calibrated per question better than across questions.
-    relevance_margin: float = 0.06
-    # Most sentences the extractive path quotes: a reason-giving paragraph is often an intro and three reasons.
-    quotes: int = 4
+    relevance_margin: float = 0.15
+    # Most sentences the extractive path quotes: a reason-giving paragraph is often an intro and three reasons,
+    # and the small judge's probabilities are noisy by about 0.1 between sentences that answer equally well.
+    quotes: int = 5
 
 
 @dataclass(frozen=True)
