@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index import content_terms
 from prompts.citations import DraftSentence
 from service.answering.answer_models import Turn, VerificationStats
 from service.answering.extractive import RelevantSentence
@@ -24,6 +25,7 @@ from service.answering.reader_prompts import (
     support_task,
     write_task,
 )
+from service.answering.support import names_in, numbers_in
 from service.answering.verification import CheckedSentence, Outcome, SupportedQuote, tally
 
 
@@ -113,6 +115,11 @@ class Reader:
         states it, or drop it. A marker outside the shortlist is never kept."""
         count = len(reading.sentences)
         cited = [tuple(m for m in s.markers if 1 <= m <= count) for s in draft]
+        # A number or name the cited sentences do not hold is a claim they do not make: the small judge lets an
+        # invented year through ("August 5, 2020"), this check never does, and it costs no model call.
+        cited = [
+            markers if _facts_held(reading, s.text, markers) else () for s, markers in zip(draft, cited, strict=True)
+        ]
         asked = [
             reading.messages(support_task(s.text, markers)) for s, markers in zip(draft, cited, strict=True) if markers
         ]
@@ -132,7 +139,11 @@ class Reader:
         """Try the shortlisted sentences that share most words with the claim, one at a time."""
         words = set(sentence.text.lower().split())
         overlap = sorted(
-            (n for n in range(1, len(reading.sentences) + 1) if n not in skip),
+            (
+                n
+                for n in range(1, len(reading.sentences) + 1)
+                if n not in skip and _facts_held(reading, sentence.text, [n])
+            ),
             key=lambda n: -len(words & set(reading.sentences[n - 1].text.lower().split())),
         )[:2]
         asked = [reading.messages(support_task(sentence.text, [n])) for n in overlap]
@@ -142,3 +153,11 @@ class Reader:
                     sentence.text, (SupportedQuote(reading.sentences[number - 1], support),), "recited"
                 )
         return CheckedSentence(sentence.text, (), "dropped")
+
+
+def _facts_held(reading: Reading, claim: str, numbers: Sequence[int]) -> bool:
+    """Whether the numbered sentences hold every number and name the claim states."""
+    if not numbers:
+        return False
+    cited = " ".join(reading.sentences[n - 1].text for n in numbers)
+    return numbers_in(claim) <= numbers_in(cited) and names_in(claim) <= set(content_terms(cited))

@@ -137,3 +137,19 @@ def test_a_model_that_times_out_degrades_to_verified_quotes(collection: Collecti
     assert answer.degraded is not None and "in time" in answer.degraded
     for citation in answer.citations:
         assert ARTICLE[citation.start : citation.end] == citation.quote
+
+
+def test_a_number_or_name_the_cited_sentence_lacks_is_never_judged_stated(collection: Collection) -> None:
+    answerer, judge = _answerer(collection, None)
+    assert answerer.reader is not None
+    reading = _reading(answerer, "why was the bridge closed?")
+    cracks = next(n for n, s in enumerate(reading.sentences, start=1) if s.text.startswith("Inspectors"))
+    draft = [
+        DraftSentence("Inspectors found cracks in two pillars in 2020.", (cracks,)),
+        DraftSentence("Inspectors from Siemens found cracks in two pillars.", (cracks,)),
+    ]
+    asked_before = len(judge.asked)
+    checked, _ = answerer.reader.verify(reading, draft)
+    assert [c.outcome for c in checked] == ["dropped", "dropped"]
+    # Neither claim was put to the judge against the sentence that lacks the year or the name.
+    assert not any("in 2020" in asked or "Siemens" in asked for asked in judge.asked[asked_before:])
