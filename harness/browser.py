@@ -123,6 +123,9 @@ def widget_server(home: Path, *, extra_env: dict[str, str] | None = None) -> Ite
             "FOOTNOTE_LLM_API_KEY": "fake",
             "FOOTNOTE_LLM_RETRIES": "0",
             "FOOTNOTE_ALLOWED_MODELS": json.dumps(["footnote/qwen2.5-coder-1.5b"]),
+            # The widget's tests are about the widget: the heuristic judges, so answers take well under a second
+            # (the model judge reads for seconds and has its own tests, in tests/service/answering/).
+            "FOOTNOTE_JUDGE_MODEL": "heuristic",
             "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
             "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [server_origin, hosts.origin]}),
             # The embedded model's one test: a short draft, and room for a machine busy with other work.
