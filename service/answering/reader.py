@@ -34,9 +34,11 @@ class ReaderSettings:
     """Sizes and thresholds of the model reader; thresholds fitted on the dev sets only (README, Evaluation)."""
 
     evidence_sentences: int = 12
-    # Fitted by `footnote eval calibrate-judge` on dev data only: answerability on bundled_dev (22) plus a SQuAD 2.0
-    # tuning sample (60, tune articles); support on every other line of support_dev (100% on the other half).
-    answerable_threshold: float = 0.61
+    # Fitted by `footnote eval calibrate-judge` on dev data only. Answerability on bundled_dev (95% of its 22
+    # decisions right); on the SQuAD 2.0 tuning sample the judge is near chance at every threshold (55-58%), so
+    # that sample is reported but does not set it (fitted jointly it gave 0.61, which refused 26% of the bundled
+    # set's answerable questions). Support on every other line of support_dev (100% on the other half).
+    answerable_threshold: float = 0.36
     support_threshold: float = 0.43
     relevance_threshold: float = 0.6
     # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
