@@ -88,7 +88,12 @@ def test_user_errors_exit_non_zero_with_a_message(
     assert message in err
 
 
-def test_ask_extractive_with_a_follow_up(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_extractive_with_a_follow_up(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The follow-up rewrite and the CLI are under test here, so the heuristic judges (in well under a second); the
+    # model judge refuses this follow-up (the articles discuss China's interests, not why it expands its role).
+    monkeypatch.setenv("FOOTNOTE_JUDGE_MODEL", "heuristic")
     code, out, _ = run(capsys, "ask", "and China?", "--previous", CANONICAL, "--extractive", "--json")
     assert code == 0
     answer = json.loads(out)
