@@ -109,7 +109,11 @@ def _check(path: Path, release: ModelRelease) -> None:
             f"{path} has sha256 {actual}, not {release.sha256} of {release.file_name}: refusing to load it; "
             f"delete it and run `make setup` again"
         )
-    _stamp_path(path).write_text(json.dumps({"sha256": actual, **_fingerprint(path)}), encoding="utf-8")
+
+
+def _write_stamp(path: Path, release: ModelRelease) -> None:
+    """Record that this very file (size, mtime, inode) was found to be the release, so it need not be hashed again."""
+    _stamp_path(path).write_text(json.dumps({"sha256": release.sha256, **_fingerprint(path)}), encoding="utf-8")
 
 
 def _stamp_is_current(path: Path, release: ModelRelease) -> bool:
@@ -153,6 +157,7 @@ def verified_model_path(release: ModelRelease = QWEN_CODER_15B, *, directory: Pa
         return install(release, directory=directory)
     if not _stamp_is_current(target, release):
         _check(target, release)
+        _write_stamp(target, release)
     return target
 
 

@@ -171,7 +171,7 @@ class Answerer:
         stage: Stage | None = None
         if answerable and self.settings.mode == "generate" and self.chat_model is not None:
             clock.generation_started()
-            messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences, refusal=REFUSAL)
+            messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences)
             try:
                 draft, usage = yield from self._draft(messages, stream=stream)
             except LLMError as error:

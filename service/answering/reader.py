@@ -106,9 +106,9 @@ class Reader:
         chosen = sorted((i for i, p in enumerate(probabilities) if p >= floor), key=lambda i: -probabilities[i])[:count]
         return [SupportedQuote(reading.sentences[i], probabilities[i]) for i in sorted(chosen)]
 
-    def write_messages(self, reading: Reading, *, max_sentences: int, refusal: str) -> list[Message]:
+    def write_messages(self, reading: Reading, *, max_sentences: int) -> list[Message]:
         """The conversation that asks the writer for a cited answer (markers are sentence numbers)."""
-        return reading.messages(write_task(max_sentences=max_sentences, refusal=refusal))
+        return reading.messages(write_task(max_sentences=max_sentences))
 
     def verify(
         self, reading: Reading, draft: Sequence[DraftSentence]

@@ -34,7 +34,7 @@ def _fixed_start() -> tuple[Message, ...]:
             "role": "user",
             "content": render("reader_context", sentences=sentences, question=examples["question"], history=[])
             + " "
-            + write_task(max_sentences=4, refusal=""),
+            + write_task(max_sentences=4),
         },
         {"role": "assistant", "content": " ".join(str(examples["answer"]).split())},
     ]
@@ -52,9 +52,9 @@ def _example_task(turn: dict[str, Any], sentences: Sequence[str]) -> str:
     return support_task(str(turn["claim"]), [int(n) for n in turn["numbers"]])
 
 
-def write_task(*, max_sentences: int, refusal: str) -> str:
-    """Ask for the answer itself, cited by sentence number."""
-    return render("reader_task_write", max_sentences=max_sentences, refusal=refusal)
+def write_task(*, max_sentences: int) -> str:
+    """Ask for the answer itself, cited by sentence number (refusing is the judge's call, made before)."""
+    return render("reader_task_write", max_sentences=max_sentences)
 
 
 def answerable_task() -> str:
