@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from service.answering.llm import LLMSettings, Message, import_litellm
+from service.answering.llm import LiteLLMChatModel, LLMSettings, Message, import_litellm
 from service.answering.local_llm import LLAMA_LOCK, LOCAL_PROVIDER, chatml, local_llama
 from service.answering.reader_prompts import reader_messages, support_task
 from service.answering.support import SupportScorer
@@ -89,21 +89,16 @@ class LiteLLMYesNoModel:
     def yes_probabilities(self, conversations: Sequence[Sequence[Message]]) -> list[float]:
         """One call per conversation, one token each."""
         litellm = import_litellm()
+        # The writer's arguments (provider, key, time-out, retries), asking for one token and its log-probabilities.
+        arguments = {
+            **LiteLLMChatModel(self._settings).request_arguments(),
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": 10,
+        }
         probabilities = []
         for conversation in conversations:
-            arguments: dict[str, Any] = {
-                "model": self._settings.model,
-                "max_tokens": 1,
-                "temperature": 0.0,
-                "timeout": self._settings.timeout_s,
-                "num_retries": self._settings.retries,
-                "logprobs": True,
-                "top_logprobs": 10,
-            }
-            if self._settings.api_base:
-                arguments["api_base"] = self._settings.api_base
-            if self._settings.api_key:
-                arguments["api_key"] = self._settings.api_key
             response = litellm.completion(messages=list(conversation), drop_params=True, **arguments)
             probabilities.append(_probability_from_response(response))
         return probabilities

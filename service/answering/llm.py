@@ -71,7 +71,7 @@ class LiteLLMChatModel:
         """The whole reply; provider failures become LLMError, time-outs LLMTimeoutError."""
         litellm = self._litellm()
         try:
-            response = litellm.completion(messages=list(messages), **self._arguments())
+            response = litellm.completion(messages=list(messages), **self.request_arguments())
         except Exception as error:
             raise _translate(litellm, error) from error
         usage = getattr(response, "usage", None)
@@ -85,7 +85,7 @@ class LiteLLMChatModel:
         """The reply as text deltas."""
         litellm = self._litellm()
         try:
-            for chunk in litellm.completion(messages=list(messages), stream=True, **self._arguments()):
+            for chunk in litellm.completion(messages=list(messages), stream=True, **self.request_arguments()):
                 delta = chunk.choices[0].delta.content if chunk.choices else None
                 if delta:
                     yield delta
@@ -104,7 +104,8 @@ class LiteLLMChatModel:
             register_local_provider(threads=self.settings.local_threads)
         return litellm
 
-    def _arguments(self) -> dict[str, Any]:
+    def request_arguments(self) -> dict[str, Any]:
+        """The litellm call's arguments: model, limits, time-out, retries and where to reach the provider."""
         arguments: dict[str, Any] = {
             "model": self.settings.model,
             "max_tokens": self.settings.max_tokens,
