@@ -22,6 +22,9 @@ from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores
 
 logger = logging.getLogger(__name__)
 
+# Turns the batches `Collection.ingest` will write into chunked, embedded ones, one per batch and in order.
+PrepareBatches = Callable[[Iterator[list[Document]]], Iterator[list[PreparedDocument]]]
+
 # Passages embedded and committed together: large enough to keep the encoder busy, small enough that a
 # crash loses little work and progress reports move.
 _PASSAGES_PER_WRITE = 512
@@ -163,15 +166,24 @@ class Collection:
 
     # --- writes ---------------------------------------------------------------------------------------
     def ingest(
-        self, documents: Sequence[Document], *, on_progress: Callable[[int], object] | None = None
+        self,
+        documents: Sequence[Document],
+        *,
+        on_progress: Callable[[int], object] | None = None,
+        prepare: PrepareBatches | None = None,
     ) -> list[IngestResult]:
-        """Store and index documents; each goes in whole or not at all, and unchanged ones are skipped."""
+        """Store and index documents; each goes in whole or not at all, and unchanged ones are skipped.
+
+        `prepare` chunks and embeds the batches to write somewhere else (index/ray_ingest.py: on a Ray cluster),
+        yielding one prepared batch per batch, in order; the writes stay here, in the same transactions.
+        """
         _reject_duplicate_ids(documents)
         results: list[IngestResult] = []
-        for batch in self._batches(documents, results, on_progress):
-            results.extend(self._write_batch(batch))
+        batches = self._batches(documents, results, on_progress)
+        for prepared in (prepare or self._prepare_batches)(batches):
+            results.extend(self._write_prepared(prepared))
             if on_progress is not None:
-                on_progress(len(batch))
+                on_progress(len(prepared))
         order = {doc.id: position for position, doc in enumerate(documents)}
         return sorted(results, key=lambda result: order[result.document_id])
 
@@ -235,10 +247,13 @@ class Collection:
             position += len(passages)
         return prepared
 
-    def _write_batch(self, batch: list[Document]) -> list[IngestResult]:
-        prepared = self._prepare(batch)
+    def _prepare_batches(self, batches: Iterator[list[Document]]) -> Iterator[list[PreparedDocument]]:
+        for batch in batches:
+            yield self._prepare(batch)
+
+    def _write_prepared(self, prepared: list[PreparedDocument]) -> list[IngestResult]:
         with self._lock:
-            previous = {doc.id: self.store.passage_rowids(doc.id) for doc in batch}
+            previous = {item.document.id: self.store.passage_rowids(item.document.id) for item in prepared}
             if self.store.count_documents() == 0:
                 self.store.set_meta(self._settings_meta())
             written = self.store.write_documents(prepared)
