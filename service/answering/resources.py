@@ -18,7 +18,22 @@ logger = logging.getLogger(__name__)
 
 
 def open_collection(config: AnsweringConfig, *, allow_settings_mismatch: bool = False) -> Collection:
-    """The collection in the configured data directory, with the configured (lazily loaded) embedder."""
+    """The collection in the configured data directory, with the configured (lazily loaded) embedder.
+
+    With the Milvus backend, searches go to Milvus; the writer keeps SQLite and mirrors every change there, and
+    a read-only replica opens no SQLite at all.
+    """
+    if config.index_backend == "milvus":
+        from index.milvus_collection import MilvusCollection
+
+        return MilvusCollection(
+            config.home,
+            embedder=config.embedder(),
+            milvus=config.milvus_settings(),
+            settings=config.collection_settings(),
+            read_only=config.read_only,
+            allow_settings_mismatch=allow_settings_mismatch,
+        )
     return Collection(
         config.home,
         embedder=config.embedder(),
@@ -29,7 +44,7 @@ def open_collection(config: AnsweringConfig, *, allow_settings_mismatch: bool = 
 
 def index_demo_corpus_if_empty(collection: Collection, config: AnsweringConfig) -> int:
     """Ingest the bundled articles into an empty store; returns how many documents were added."""
-    if collection.count_documents() > 0:
+    if collection.count_documents() > 0 or config.read_only:  # a replica's corpus is the writer's
         return 0
     documents = load_paths([str(config.demo_corpus)])
     collection.ingest(documents)

@@ -7,9 +7,17 @@ import json
 import sys
 from typing import Any
 
-from index import DATABASE_NAME, IntegrityReport, StoreCorruptError, check_database, get_embedder, salvage_store
+from index import (
+    DATABASE_NAME,
+    FootnoteError,
+    IntegrityReport,
+    StoreCorruptError,
+    check_database,
+    get_embedder,
+    salvage_store,
+)
 from service.answering import open_collection
-from service.settings import get_settings
+from service.settings import Settings, get_settings
 
 EXIT_DAMAGED = 1
 
@@ -19,20 +27,26 @@ def add_index_commands(commands: Any) -> None:
     index = commands.add_parser("index", help="check, re-index or repair the store")
     index_commands = index.add_subparsers(title="index commands", metavar="ACTION")
     check = index_commands.add_parser(
-        "check", help="verify every checksum, offset and count of the store (exit 1 when it is damaged)"
+        "check",
+        help="verify every checksum, offset and count of the store, and that Milvus mirrors it when that is the "
+        "index backend (exit 1 when either is damaged)",
     )
     check.add_argument("--json", action="store_true", help="print the findings as one JSON object")
     check.set_defaults(handler=_index_check)
     rebuild = index_commands.add_parser(
         "rebuild",
-        help="re-chunk and re-embed every stored document; a damaged store is repaired from its intact documents",
+        help="re-chunk and re-embed every stored document; a damaged store is repaired from its intact documents; "
+        "with the Milvus backend, Milvus is rebuilt from the store",
     )
     rebuild.set_defaults(handler=_index_rebuild)
 
 
 def _index_check(args: argparse.Namespace) -> int:
-    path = get_settings().home / DATABASE_NAME
+    settings = get_settings()
+    path = settings.home / DATABASE_NAME
     report = check_database(path)
+    if settings.index_backend == "milvus":
+        _compare_milvus(settings, report)
     if args.json:
         print(json.dumps(_as_json(path, report), indent=2))
         return 0 if report.ok else EXIT_DAMAGED
@@ -41,7 +55,8 @@ def _index_check(args: argparse.Namespace) -> int:
     if report.ok:
         print(
             f"{path}: ok ({report.documents} documents, {report.passages} passages; "
-            "SQLite's integrity check, every checksum, offset and count verified)"
+            "SQLite's integrity check, every checksum, offset and count verified"
+            + ("; Milvus mirrors every passage)" if settings.index_backend == "milvus" else ")")
         )
         return 0
     print(f"footnote: error: {path} is damaged and will not be served:", file=sys.stderr)
@@ -54,6 +69,27 @@ def _index_check(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_DAMAGED
+
+
+def _compare_milvus(settings: Settings, report: IntegrityReport) -> None:
+    """Add Milvus's differences from the store to `report`, without changing either."""
+    from index.milvus_store import MilvusStore
+    from index.milvus_sync import MilvusMirror
+
+    if not report.ok:
+        report.notes.append("Milvus was not compared with the store: the store itself is damaged")
+        return
+    try:
+        milvus = MilvusStore(settings.milvus_settings())
+    except FootnoteError as error:
+        report.problem(str(error))
+        return
+    try:
+        MilvusMirror(milvus, settings.home / DATABASE_NAME, k1=settings.bm25_k1, b=settings.bm25_b).compare(report)
+    except FootnoteError as error:
+        report.problem(str(error))
+    finally:
+        milvus.close()
 
 
 def _as_json(path: Any, report: IntegrityReport) -> dict[str, object]:
@@ -94,6 +130,8 @@ def _index_rebuild(args: argparse.Namespace) -> int:
             shown = ", ".join(report.lost[:20]) + (", ..." if len(report.lost) > 20 else "")
             print(f"lost documents (ingest them again from their files): {shown}")
         print(f"the damaged store is kept in {report.backup}")
+        if settings.index_backend == "milvus":
+            _rebuild_milvus(settings)
         return 0
     try:
         with tqdm(total=collection.count_documents(), unit="doc", desc="rebuild", file=sys.stderr, disable=None) as bar:
@@ -101,4 +139,16 @@ def _index_rebuild(args: argparse.Namespace) -> int:
     finally:
         collection.close()
     print(f"re-indexed {passages} passages with {settings.embedding_model}")
+    if settings.index_backend == "milvus":
+        print(f"Milvus ({settings.milvus_settings().uri}) rebuilt from the store")
     return 0
+
+
+def _rebuild_milvus(settings: Settings) -> None:
+    """Rebuild Milvus from the (repaired) store."""
+    collection = open_collection(settings, allow_settings_mismatch=True)
+    try:
+        passages = collection.rebuild()
+    finally:
+        collection.close()
+    print(f"Milvus ({settings.milvus_settings().uri}) rebuilt from the store: {passages} passages")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import DocumentLoadError, DocumentNotFoundError, FootnoteError, StoreCorruptError, StoreMismatchError
+from index.errors import IndexUnavailableError, ReadOnlyReplicaError
 from service.answering import LLMError, LLMTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,8 @@ _STATUS_OF: list[tuple[type[FootnoteError], int]] = [
     (DocumentLoadError, 422),
     (LLMTimeoutError, 504),
     (LLMError, 502),
+    (ReadOnlyReplicaError, 405),
+    (IndexUnavailableError, 503),
     (StoreCorruptError, 503),
     (StoreMismatchError, 503),
 ]

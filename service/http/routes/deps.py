@@ -80,3 +80,14 @@ def get_manager(request: Request, caller: CallerDep) -> Principal:
 
 
 ManagerDep = Annotated[Principal, Depends(get_manager)]
+
+
+def require_writer(state: StateDep) -> None:
+    """Document routes belong to the writer: a read-only replica (FOOTNOTE_READ_ONLY) refuses them with 405."""
+    if state.settings.read_only:
+        raise ApiError(
+            405,
+            "read_only_replica",
+            "this replica only searches and answers: send /v1/documents requests to the writer",
+            headers={"Allow": ""},
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -21,9 +21,10 @@ from service.http.models.api import (
     IngestOut,
     IngestResultOut,
 )
-from service.http.routes.deps import CollectionDep, ManagerDep, StateDep
+from service.http.routes.deps import CollectionDep, ManagerDep, StateDep, require_writer
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+# On a read-only replica every document route answers 405: only the writer holds the documents' text.
+router = APIRouter(prefix="/v1/documents", tags=["documents"], dependencies=[Depends(require_writer)])
 
 DocumentId = Annotated[str, Path(pattern=DOCUMENT_ID_PATTERN, description="The document's id.")]
 
