@@ -81,13 +81,25 @@ def query_terms(text: str) -> dict[str, float]:
 
 
 def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
-    """The `n` highest positive scores with their row ids, best first."""
-    n = min(n, int(np.count_nonzero(scores > 0)))
+    """The `n` highest positive scores with their row ids, best first, ties by row id.
+
+    Partitions only the positive scores: a query of rare terms touches a small share of the passages, and
+    partitioning all 1e5 scores cost 0.9 ms a search. Equal scores at the cut go to the lower row ids, so the
+    result is the head of the full ranking by (score descending, row id), the order fusion uses.
+    """
+    positive = np.flatnonzero(scores > 0)
+    n = min(n, len(positive))
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    top = np.argpartition(-scores, n - 1)[:n]
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return rowids[top], scores[top]
+    values = scores[positive]
+    if n < len(positive):
+        cut = np.partition(values, len(values) - n)[len(values) - n]  # the n-th highest score
+        above, tied = positive[values > cut], positive[values == cut]
+        tied = tied[np.argsort(rowids[tied], kind="stable")][: n - len(above)]
+        positive = np.concatenate([above, tied])
+    order = np.lexsort((rowids[positive], -scores[positive]))
+    chosen = positive[order]
+    return rowids[chosen], scores[chosen]
 
 
 class Bm25Index:

@@ -18,6 +18,9 @@ from index.vector_index import RowIds
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
 FusionMethod = Literal["zscore", "rrf"]
 
+# A posting list this short takes microseconds to add up, so it is never worth pruning (see without_common_terms).
+_SHORT_POSTING_LIST = 1000
+
 
 @dataclass(frozen=True)
 class RetrievalSettings:
@@ -32,6 +35,10 @@ class RetrievalSettings:
     feedback_passages: int = 3
     feedback_terms: int = 20
     feedback_weight: float = 0.4
+    # BM25 query terms found in more than this share of passages are dropped before the lexical search (None
+    # keeps them all). Their IDF is below log(1 + 1/share) and their posting lists are the longest: at 1e5
+    # synthetic passages they were most of the BM25 time. See `without_common_terms`.
+    max_term_share: float | None = 0.2
     mmr_lambda: float | None = None
     max_per_document: int | None = None
 
@@ -45,6 +52,8 @@ class RetrievalSettings:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.feedback_passages < 0 or self.feedback_terms < 1:
             raise ValueError("feedback_passages must not be negative and feedback_terms must be at least 1")
+        if self.max_term_share is not None and not 0.0 < self.max_term_share <= 1.0:
+            raise ValueError("max_term_share must be above 0 and at most 1")
         if self.mmr_lambda is not None and not 0.0 <= self.mmr_lambda <= 1.0:
             raise ValueError("mmr_lambda must be between 0 and 1")
         if self.max_per_document is not None and self.max_per_document < 1:
@@ -119,6 +128,34 @@ def relevance_feedback_terms(
     return mixed
 
 
+def without_common_terms(
+    weighted_terms: Mapping[str, float],
+    frequencies: Mapping[str, int],
+    passages: int,
+    *,
+    max_share: float | None,
+    min_postings: int,
+) -> dict[str, float]:
+    """The query without terms found in more than `max_share` of the passages; the rarest one is always kept.
+
+    Done on the query, not in an index, so every lexical backend searches the same terms. A dropped term's
+    BM25 IDF is at most log(1 / max_share) (1.6 at 0.2, against 7 to 12 for a term in a handful of
+    passages), and it is the term whose postings cost most to add up; the weights left are not rescaled.
+    Terms in `min_postings` passages or fewer are always kept: they cost nothing, and in a small collection
+    every word is in a large share of it.
+    """
+    kept = dict(weighted_terms)
+    if max_share is None or not kept:
+        return kept
+    limit = max(max_share * passages, min_postings)
+    common = [term for term in kept if frequencies.get(term, 0) > limit]
+    if len(common) == len(kept):  # a query of common words only: its rarest word still says something
+        common.remove(min(common, key=lambda term: (frequencies.get(term, 0), term)))
+    for term in common:
+        del kept[term]
+    return kept
+
+
 def maximal_marginal_relevance(
     relevance: Sequence[float], vectors: np.ndarray, *, count: int, lambda_: float
 ) -> list[int]:
@@ -177,8 +214,21 @@ class Retriever:
             vector = self.collection.embedder.embed_query(query)
             dense = RankedList(*self.collection.dense_search(vector, settings.candidates))
         if settings.mode in ("hybrid", "lexical"):
-            lexical = RankedList(*self.collection.lexical_search(query_terms(query), settings.candidates))
+            lexical = self._lexical(query_terms(query), settings)
         return dense, lexical
+
+    def _lexical(self, weighted_terms: Mapping[str, float], settings: RetrievalSettings) -> RankedList:
+        """BM25 candidates for weighted terms, the very common ones dropped first (see `max_term_share`)."""
+        if settings.max_term_share is not None:
+            frequencies, passages = self.collection.term_statistics(sorted(weighted_terms))
+            weighted_terms = without_common_terms(
+                weighted_terms,
+                frequencies,
+                passages,
+                max_share=settings.max_term_share,
+                min_postings=_SHORT_POSTING_LIST,
+            )
+        return RankedList(*self.collection.lexical_search(weighted_terms, settings.candidates))
 
     def _lexical_with_feedback(self, query: str, fused: RankedList, settings: RetrievalSettings) -> RankedList:
         """Search again with the query expanded by the words of the best first-pass passages."""
@@ -190,7 +240,7 @@ class Retriever:
             terms=settings.feedback_terms,
             weight=settings.feedback_weight,
         )
-        return RankedList(*self.collection.lexical_search(expanded, settings.candidates))
+        return self._lexical(expanded, settings)
 
     @staticmethod
     def _fuse(dense: RankedList, lexical: RankedList, settings: RetrievalSettings) -> RankedList:

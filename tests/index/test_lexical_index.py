@@ -81,3 +81,18 @@ def test_passages_without_a_single_term_leave_an_empty_index_not_an_error() -> N
     index.add(np.asarray([5], dtype=np.int64), ["owl night"])
     index.refresh()
     assert set(scores_by_row(index, {"owl": 1.0})) == {5}
+
+
+def test_top_n_is_the_head_of_the_full_ranking_ties_by_row_id() -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        count = int(rng.integers(1, 400))
+        rowids = rng.permutation(10 * count)[:count].astype(np.int64)
+        # Few distinct values, many zeros: ties at the cut and passages without a match.
+        scores = rng.choice(np.asarray([0.0, 0.0, 0.5, 1.0, 1.5, 2.0], dtype=np.float32), count)
+        wanted = int(rng.integers(1, count + 5))
+        found, found_scores = lexical_index.top_n(rowids, scores, wanted)
+        order = np.lexsort((rowids, -scores))
+        positive = order[scores[order] > 0][:wanted]
+        assert found.tolist() == rowids[positive].tolist()
+        assert found_scores.tolist() == scores[positive].tolist()

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from index import Collection, Document, RetrievalSettings, Retriever
+from index import Collection, Document, RetrievalSettings, Retriever, retrieval
 from index.retrieval import (
     RankedList,
     maximal_marginal_relevance,
     reciprocal_rank_fusion,
     relevance_feedback_terms,
+    without_common_terms,
     zscore_fusion,
 )
 from tests.fakes import FakeEmbedder
@@ -152,3 +154,38 @@ def test_opening_and_searching_leave_the_openmp_thread_count_alone(tmp_path: Pat
     Retriever(collection).search("military drills")
     assert faiss.omp_get_max_threads() == before
     collection.close()
+
+
+def test_common_terms_are_dropped_from_the_query_but_never_all_of_them() -> None:
+    frequencies = {"cell": 600, "studi": 300, "lithium": 3}
+    query = {"cell": 0.4, "lithium": 0.3, "studi": 0.3}
+
+    def pruned(terms: dict[str, float], share: float | None, *, min_postings: int = 0) -> dict[str, float]:
+        return without_common_terms(terms, frequencies, 1000, max_share=share, min_postings=min_postings)
+
+    assert pruned(query, 0.5) == {"lithium": 0.3, "studi": 0.3}
+    assert pruned(query, 0.2) == {"lithium": 0.3}
+    assert pruned(query, None) == query
+    assert pruned(query, 0.2, min_postings=400) == {"lithium": 0.3, "studi": 0.3}  # short lists always stay
+    # Only common words: the rarest one stays, so the question still finds something.
+    assert pruned({"cell": 0.5, "studi": 0.5}, 0.1) == {"studi": 0.5}
+
+
+def test_pruning_keeps_the_exact_scores_of_a_query_without_common_terms(
+    fake_collection: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retrieval, "_SHORT_POSTING_LIST", 0)  # a tiny collection: prune by share alone
+    common = " ".join(f"Common words fill passage {n} about drills." for n in range(3))
+    fake_collection.ingest(
+        [Document(id=f"d{n}", title=f"Doc {n}", text=f"{common} Rare word {word}.") for n, word in enumerate("xyz")]
+        + _corpus()
+    )
+    pruned = RetrievalSettings(mode="lexical", feedback_passages=0, max_term_share=0.4)
+    full = replace(pruned, max_term_share=None)
+    retriever = Retriever(fake_collection)
+    # "common" is in half the passages and gets dropped; "tajikistan" is rare and kept at its weight (0.5).
+    with_common = retriever.search("common tajikistan", settings=pruned)
+    without_common = retriever.search("tajikistan", settings=full)
+    assert [r.passage.id for r in with_common] == [r.passage.id for r in without_common] == ["drills#0"]
+    assert with_common[0].score == pytest.approx(0.5 * without_common[0].score, rel=1e-6)
+    assert [r.passage.document_id for r in retriever.search("common tajikistan", settings=full)][0] == "drills"
