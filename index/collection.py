@@ -53,6 +53,9 @@ class CollectionSettings:
 
     chunking: ChunkingSettings = field(default_factory=ChunkingSettings)
     index_kind: IndexKind = "flat"
+    # Past this many passages the flat index finds its shortlist with an inverted file (exact scores, a few
+    # neighbours missed; see index/vector_index.py); None scans every vector at any size.
+    exact_search_up_to: int | None = 50_000
     bm25_k1: float = 1.2
     bm25_b: float = 0.75
     # The title is repeated in each passage's lexical tokens: titles are dense with topic words
@@ -284,7 +287,9 @@ class Collection:
             return
         self._document_of.update(zip(rowids.tolist(), document_ids, strict=True))
         if self._dense is None:
-            self._dense = FaissVectorIndex(vectors.shape[1], kind=self.settings.index_kind)
+            self._dense = FaissVectorIndex(
+                vectors.shape[1], kind=self.settings.index_kind, exact_up_to=self.settings.exact_search_up_to
+            )
         self._dense.add(rowids, vectors)
         self._lexical.add(rowids, tokens)
 
