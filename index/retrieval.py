@@ -76,11 +76,11 @@ def best_first(rowids: RowIds, scores: npt.NDArray[np.float64]) -> RankedList:
 
 def reciprocal_rank_fusion(dense: RankedList, lexical: RankedList, *, k: int = 60) -> RankedList:
     """Cormack et al.'s RRF: each list adds 1 / (k + rank) for every row it ranks (rank from 1); best first."""
-    rowids = np.union1d(dense.rowids, lexical.rowids)
+    rowids, places = _union(dense, lexical)
     fused = np.zeros(len(rowids), dtype=np.float64)
-    for ranked in (dense, lexical):
+    for ranked, placed in zip((dense, lexical), places, strict=True):
         ranks = np.arange(1, len(ranked.rowids) + 1, dtype=np.float64)
-        fused[np.searchsorted(rowids, ranked.rowids)] += 1.0 / (k + ranks)
+        fused[placed] += 1.0 / (k + ranks)
     return best_first(rowids, fused)
 
 
@@ -91,9 +91,9 @@ def zscore_fusion(dense: RankedList, lexical: RankedList, *, dense_weight: float
     train split this beat the best RRF by about 0.01 nDCG@10. Arrays, not dicts: at 1e5 passages the two
     fusions of a question took 3 ms as dictionaries.
     """
-    rowids = np.union1d(dense.rowids, lexical.rowids)
-    dense_z = _zscores_over(rowids, dense)
-    lexical_z = _zscores_over(rowids, lexical)
+    rowids, (dense_at, lexical_at) = _union(dense, lexical)
+    dense_z = _zscores_over(len(rowids), dense, dense_at)
+    lexical_z = _zscores_over(len(rowids), lexical, lexical_at)
     return best_first(rowids, dense_weight * dense_z + (1.0 - dense_weight) * lexical_z)
 
 
@@ -196,7 +196,8 @@ class Retriever:
         if chosen.feedback_passages and chosen.mode != "dense" and len(fused.rowids):
             lexical = self._lexical_with_feedback(query, fused, chosen)
             fused = self._fuse(dense, lexical, chosen)
-        limit = max(k, chosen.candidates)
+        # Only diversity re-ranking looks past the k best: the rest are not listed (1000 tuples a question).
+        limit = k if chosen.mmr_lambda is None else max(k, chosen.candidates)
         if chosen.max_per_document is None:
             ranked = list(zip(fused.rowids[:limit].tolist(), fused.scores[:limit].tolist(), strict=True))
         else:
@@ -310,16 +311,26 @@ def _score_at(ranked: RankedList, position: int | None) -> float | None:
     return None if position is None else float(ranked.scores[position])
 
 
-def _zscores_over(rowids: RowIds, ranked: RankedList) -> npt.NDArray[np.float64]:
-    """`ranked`'s z-scores placed over `rowids` (sorted, a superset of its rows); absent rows get its lowest."""
-    placed = np.zeros(len(rowids), dtype=np.float64)
+def _union(dense: RankedList, lexical: RankedList) -> tuple[RowIds, tuple[RowIds, RowIds]]:
+    """Both lists' rows, sorted and distinct, and where each list's rows sit in them.
+
+    One sort of the concatenation: numpy's union1d and two searchsorted calls took 0.3 ms for two lists of
+    1000 rows, this 0.07 ms.
+    """
+    rowids, inverse = np.unique(np.concatenate([dense.rowids, lexical.rowids]), return_inverse=True)
+    return rowids, (inverse[: len(dense.rowids)], inverse[len(dense.rowids) :])
+
+
+def _zscores_over(count: int, ranked: RankedList, places: RowIds) -> npt.NDArray[np.float64]:
+    """`ranked`'s z-scores placed at `places` of `count` rows; the rows it lacks get its lowest z-score."""
+    placed = np.zeros(count, dtype=np.float64)
     if len(ranked.scores) == 0:
         return placed
     scores = ranked.scores.astype(np.float64)
     spread = float(scores.std())
     normalised = (scores - float(scores.mean())) / (spread if spread > 1e-12 else 1.0)
     placed[:] = normalised.min()
-    placed[np.searchsorted(rowids, ranked.rowids)] = normalised
+    placed[places] = normalised
     return placed
 
 

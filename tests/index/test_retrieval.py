@@ -189,3 +189,29 @@ def test_pruning_keeps_the_exact_scores_of_a_query_without_common_terms(
     assert [r.passage.id for r in with_common] == [r.passage.id for r in without_common] == ["drills#0"]
     assert with_common[0].score == pytest.approx(0.5 * without_common[0].score, rel=1e-6)
     assert [r.passage.document_id for r in retriever.search("common tajikistan", settings=full)][0] == "drills"
+
+
+def test_zscore_fusion_matches_a_row_by_row_reference() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        dense_rows = rng.permutation(3000)[: int(rng.integers(1, 400))]
+        lexical_rows = rng.permutation(3000)[: int(rng.integers(1, 400))]
+        dense = ranked(dense_rows.tolist(), np.sort(rng.random(len(dense_rows)))[::-1].tolist())
+        lexical = ranked(lexical_rows.tolist(), np.sort(rng.random(len(lexical_rows)) * 9)[::-1].tolist())
+        reference: dict[int, float] = {}
+        z = {}
+        for name, one in (("dense", dense), ("lexical", lexical)):
+            scores = one.scores.astype(np.float64)
+            spread = scores.std() if scores.std() > 1e-12 else 1.0
+            z[name] = (
+                {int(r): (s - scores.mean()) / spread for r, s in zip(one.rowids, scores, strict=True)},
+                (scores.min() - scores.mean()) / spread,
+            )
+        for rowid in set(dense_rows.tolist()) | set(lexical_rows.tolist()):
+            d_z = z["dense"][0].get(rowid, z["dense"][1])
+            l_z = z["lexical"][0].get(rowid, z["lexical"][1])
+            reference[rowid] = 0.45 * d_z + 0.55 * l_z
+        fused = zscore_fusion(dense, lexical, dense_weight=0.45)
+        expected = sorted(reference, key=lambda rowid: (-reference[rowid], rowid))
+        assert fused.rowids.tolist() == expected
+        np.testing.assert_allclose(fused.scores, [reference[r] for r in expected], rtol=0, atol=1e-12)
