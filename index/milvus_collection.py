@@ -223,7 +223,6 @@ class MilvusCollection(Collection):
             logger.info("Milvus holds no index of %s yet: building it from the store", self.home)
             self._mirror.rebuild(dimension=self.embedder.dimension)
             return
-        self.milvus.load(state)
         if allow_out_of_sync:
             return
         with snapshot(self.home / DATABASE_NAME) as store:

@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -100,6 +101,7 @@ class MilvusStore:
         self.settings = settings
         self.base = settings.collection
         self._client = connect(settings)
+        self._loaded_build = -1
         self._ensure_state_collection()
 
     def close(self) -> None:
@@ -112,7 +114,10 @@ class MilvusStore:
         rows = self._call("query", self._state_name, filter=f'key == "{_STATE_KEY}"', output_fields=["value"])
         if not rows:
             return None
-        return PublishedState(**json.loads(rows[0]["value"]))
+        state = PublishedState(**json.loads(rows[0]["value"]))
+        if state.build != self._loaded_build:
+            self.load(state)  # a new process, or a rebuild switched collections since the last call
+        return state
 
     def publish(self, state: PublishedState) -> None:
         """Make `state` current: one row written, so readers switch to it all at once."""
@@ -172,6 +177,7 @@ class MilvusStore:
         """Load a build's collections for searching (each process does it once; loading twice is harmless)."""
         for name in (state.passages_name(self.base), state.terms_name(self.base)):
             self._client.load_collection(name)
+        self._loaded_build = state.build
 
     # --- writes ---------------------------------------------------------------------------------------
     def insert_passages(self, state: PublishedState, rows: Sequence[dict[str, Any]]) -> None:
@@ -388,13 +394,14 @@ def connect(settings: MilvusSettings) -> Any:
         raise StoreMismatchError(
             f"FOOTNOTE_MILVUS_URI={uri!r}: give a milvus-lite path ending in .db or an http:// server address"
         )
+    if uri.endswith(".db"):
+        Path(uri).parent.mkdir(parents=True, exist_ok=True)
     try:
         return MilvusClient(uri=uri, timeout=settings.timeout_s)
     except Exception as error:  # milvus-lite raises its own errors for a locked or unreadable folder
-        hint = " (a milvus-lite file is open in one process at a time: serve it with `milvus-lite server`)"
-        raise IndexUnavailableError(
-            f"cannot reach Milvus at {uri}: {error}{hint if uri.endswith('.db') else ''}"
-        ) from error
+        locked = uri.endswith(".db") and "lock" in str(error).lower()
+        hint = " (one process at a time opens a milvus-lite folder: serve it with `milvus-lite server`)"
+        raise IndexUnavailableError(f"cannot reach Milvus at {uri}: {error}{hint if locked else ''}") from error
 
 
 def _flat_index(client: Any, field_name: str) -> Any:
