@@ -74,9 +74,10 @@ class BatchEmbedder(ABC):
 class SentenceTransformerEmbedder(BatchEmbedder):
     """The real embedder: a sentence-transformers model on the CPU, loaded lazily on first use."""
 
-    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_EMBEDDING_MODEL, *, batch_size: int = 64, device: str = "cpu") -> None:
         self._model_name = model
         self._batch_size = batch_size
+        self._device = device  # "cuda" only on a Ray actor given a GPU (index/ray_ingest.py)
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
@@ -104,11 +105,11 @@ class SentenceTransformerEmbedder(BatchEmbedder):
     def _loaded(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
-                self._model = _load_sentence_transformer(self._model_name)
+                self._model = _load_sentence_transformer(self._model_name, device=self._device)
             return self._model
 
 
-def _load_sentence_transformer(model: str) -> SentenceTransformer:
+def _load_sentence_transformer(model: str, *, device: str = "cpu") -> SentenceTransformer:
     # Never reach for a model hub at run time: weights come from site-packages or a local path.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -117,4 +118,4 @@ def _load_sentence_transformer(model: str) -> SentenceTransformer:
 
     # Loading is a one-off of about a second: a progress bar for it is noise on the CLI's stderr.
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-    return SentenceTransformer(resolve_model_path(model), device="cpu")
+    return SentenceTransformer(resolve_model_path(model), device=device)

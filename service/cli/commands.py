@@ -17,6 +17,7 @@ from pydantic_settings import SettingsError
 from index import Collection, FootnoteError, IngestStatus, load_paths
 from service.answering import Turn, build_answerer, index_demo_corpus_if_empty, open_collection
 from service.cli.index_commands import add_index_commands
+from service.cli.ray_ingest import add_ray_options, ingest_on_ray
 from service.http.models.api import NOT_BLANK, DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
 from service.http.serve import add_serve_command
 from service.settings import Settings, get_settings
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="add or update documents from files, folders or globs")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument("--json", action="store_true", help="print one JSON list of per-document results")
+    add_ray_options(ingest)
     ingest.set_defaults(handler=_ingest)
 
     search = commands.add_parser("search", help="print the passages retrieved for a question")
@@ -151,14 +153,18 @@ def _ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     settings = get_settings()
-    # Load and check every file before storing anything, so one bad file does not leave a partial ingest.
-    documents = load_paths(args.paths)
-    if not documents:  # every file holds at least one document (an empty one is an error), so: no files
-        raise FootnoteError("no supported files found in " + ", ".join(args.paths))
+    if args.ray is None:
+        # Load and check every file before storing anything, so one bad file does not leave a partial ingest.
+        documents = load_paths(args.paths)
+        if not documents:  # every file holds at least one document (an empty one is an error), so: no files
+            raise FootnoteError("no supported files found in " + ", ".join(args.paths))
     collection = open_collection(settings)
     try:
-        with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr, disable=None) as bar:
-            results = collection.ingest(documents, on_progress=bar.update)
+        if args.ray is not None:  # the same checks and writes, with reading and embedding on a Ray cluster
+            results = ingest_on_ray(collection, args, settings)
+        else:
+            with tqdm(total=len(documents), unit="doc", desc="ingest", file=sys.stderr, disable=None) as bar:
+                results = collection.ingest(documents, on_progress=bar.update)
     finally:
         collection.close()
     if args.json:
