@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.server import free_port
@@ -19,9 +20,17 @@ from harness.server import free_port
 _READY_TIMEOUT_S = 60.0
 
 
+@dataclass(frozen=True)
+class MilvusServer:
+    """A running server's address and process id (benchmarks read its memory)."""
+
+    uri: str
+    pid: int
+
+
 @contextmanager
-def milvus_lite_server(data_dir: Path, *, port: int | None = None) -> Iterator[str]:
-    """Start `milvus-lite server` on a free port over `data_dir`; yields its http:// URI; stops it."""
+def milvus_lite_server(data_dir: Path, *, port: int | None = None) -> Iterator[MilvusServer]:
+    """Start `milvus-lite server` on a free port over `data_dir`; yields its address and pid; stops it."""
     port = port or free_port()
     log = data_dir.parent / f"milvus-{port}.log"
     command = [
@@ -36,11 +45,12 @@ def milvus_lite_server(data_dir: Path, *, port: int | None = None) -> Iterator[s
         "--port",
         str(port),
     ]
+    data_dir.mkdir(parents=True, exist_ok=True)
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         try:
             _wait_for_port(port, process, log)
-            yield f"http://127.0.0.1:{port}"
+            yield MilvusServer(uri=f"http://127.0.0.1:{port}", pid=process.pid)
         finally:
             process.terminate()
             try:

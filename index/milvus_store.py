@@ -179,6 +179,10 @@ class MilvusStore:
             self._client.load_collection(name)
         self._loaded_build = state.build
 
+    def seal(self, state: PublishedState) -> None:
+        """Flush the current build's new rows into sealed segments, where Milvus builds its indexes."""
+        self._call("flush", state.passages_name(self.base))
+
     # --- writes ---------------------------------------------------------------------------------------
     def insert_passages(self, state: PublishedState, rows: Sequence[dict[str, Any]]) -> None:
         """Insert passage rows (invisible until a state with their generation is published)."""

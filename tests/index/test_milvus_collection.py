@@ -60,8 +60,8 @@ def milvus_uri(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     if request.param == "file":
         yield str(folder / "milvus.db")
         return
-    with milvus_lite_server(folder / "data") as uri:
-        yield uri
+    with milvus_lite_server(folder / "data") as server:
+        yield server.uri
 
 
 def assert_same_ranking(expected: tuple[RowIds, Scores], found: tuple[RowIds, Scores]) -> None:

@@ -86,8 +86,8 @@ def test_a_real_writer_and_replica_share_one_milvus(tmp_path: Path) -> None:
         "FOOTNOTE_ANSWER_MODE": "extractive",
         "FOOTNOTE_JUDGE_MODEL": "heuristic",
     }
-    with milvus_lite_server(tmp_path / "milvus") as uri:
-        env = {**common, "FOOTNOTE_MILVUS_URI": uri}
+    with milvus_lite_server(tmp_path / "milvus") as server:
+        env = {**common, "FOOTNOTE_MILVUS_URI": server.uri}
         with (
             footnote_server(tmp_path / "writer", env) as writer,
             footnote_server(tmp_path / "replica", {**env, "FOOTNOTE_READ_ONLY": "true"}) as replica,
