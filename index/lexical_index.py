@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
-from collections import Counter
+from array import array
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Protocol
@@ -103,9 +103,9 @@ def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
 
 
 class Bm25Index:
-    """BM25 (Lucene variant) with bm25s over an immutable sparse index, rebuilt by `refresh` after changes.
+    """BM25 (Lucene variant, as bm25s scores it) over an immutable sparse index, rebuilt by `refresh` after changes.
 
-    bm25s precomputes every passage's term scores, so a change means a rebuild: seconds at 1e5 passages. The
+    Every passage's term scores are precomputed, so a change means a rebuild: seconds at 1e5 passages. The
     writer calls `refresh`, which builds outside the lock and swaps the new index in; searches meanwhile
     use the previous index, minus the passages removed since, so they never wait for a rebuild.
     """
@@ -114,7 +114,8 @@ class Bm25Index:
         self.k1 = k1
         self.b = b
         self._rowids: list[int] = []
-        self._tokens: list[list[str]] = []
+        # Space-separated, as stored: split lists of 1e6 passages would hold ~1e8 string objects (GBs).
+        self._tokens: list[str] = []
         self._built: _BuiltIndex | None = None
         self._version = 0
         self._built_version = -1
@@ -130,7 +131,7 @@ class Bm25Index:
         """Add passages by row id with their space-separated tokens (as produced by `tokenize`)."""
         with self._lock:
             self._rowids.extend(int(r) for r in rowids)
-            self._tokens.extend(t.split() for t in tokens)
+            self._tokens.extend(tokens)
             self._position = None
             self._version += 1
 
@@ -184,7 +185,9 @@ class Bm25Index:
             if self._position is None:
                 self._position = {rowid: index for index, rowid in enumerate(self._rowids)}
             position = self._position
-            return [Counter(self._tokens[position[int(r)]]) if int(r) in position else Counter() for r in rowids]
+            return [
+                Counter(self._tokens[position[int(r)]].split()) if int(r) in position else Counter() for r in rowids
+            ]
 
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """How many passages contain each term (0 for a term the collection never uses)."""
@@ -202,31 +205,59 @@ class Bm25Index:
             self._removed_since_build = set()
         return self._built
 
-    def _build(self, tokens: list[list[str]], rowids: list[int]) -> _BuiltIndex | None:
-        # No passage with a single term (only punctuation or stop words, say) leaves nothing to index, and bm25s
-        # cannot build an empty vocabulary: lexical search then finds nothing, as it should.
-        if not any(tokens):
+    def _build(self, tokens: list[str], rowids: list[int]) -> _BuiltIndex | None:
+        # No passage with a single term (only punctuation or stop words, say) leaves nothing to index: lexical
+        # search then finds nothing, as it should.
+        if not any(text.strip() for text in tokens):
             return None
         return _BuiltIndex(tokens, np.asarray(rowids, dtype=np.int64), k1=self.k1, b=self.b)
 
 
-class _BuiltIndex:
-    """An immutable bm25s index: a passages x vocabulary matrix of precomputed term scores."""
+def _token_ids(tokens: list[str]) -> tuple[dict[str, int], npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+    """Each distinct token numbered in order of first use, every passage's tokens as those numbers (all in one
+    array), and each passage's token count. One C-level map per passage; no Python loop per token."""
+    vocabulary: defaultdict[str, int] = defaultdict()
+    vocabulary.default_factory = vocabulary.__len__  # an unseen token gets the next number
+    ids = array("i")
+    lengths = array("q")
+    for text in tokens:
+        words = text.split()
+        ids.extend(map(vocabulary.__getitem__, words))
+        lengths.append(len(words))
+    return dict(vocabulary), np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
 
-    def __init__(self, tokens: list[list[str]], rowids: RowIds, *, k1: float, b: float) -> None:
-        import bm25s
+
+class _BuiltIndex:
+    """An immutable BM25 index: a passages x vocabulary matrix of precomputed term scores (CSC).
+
+    The scores are bm25s's "lucene" BM25 (the library this replaced, and the scorer of the research), built
+    with array operations instead of its per-passage Python loops: at 1e5 passages opening a store spent
+    most of its time in those (see docs/benchmarks.md). `tests/index/test_lexical_index.py` pins the scores
+    to bm25s's.
+    """
+
+    def __init__(self, tokens: list[str], rowids: RowIds, *, k1: float, b: float) -> None:
         import scipy.sparse as sparse
 
-        # bm25s sets its own logger to DEBUG, which would print through any root handler.
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        model = bm25s.BM25(k1=k1, b=b)
-        model.index(tokens, show_progress=False)
-        scores = model.scores
-        self.matrix: Any = sparse.csc_matrix(
-            (scores["data"], scores["indices"], scores["indptr"]),
-            shape=(scores["num_docs"], len(scores["indptr"]) - 1),
+        vocabulary, term_ids, lengths = _token_ids(tokens)
+        passages = np.repeat(np.arange(len(tokens), dtype=np.int32), lengths)
+        # COO to CSC adds up repeated (passage, term) pairs: the term frequencies, grouped by term.
+        counts: Any = sparse.csc_matrix(
+            (np.ones(len(term_ids), dtype=np.float32), (passages, term_ids)), shape=(len(tokens), len(vocabulary))
         )
-        self.vocabulary: dict[str, int] = dict(model.vocab_dict)
+        del passages, term_ids
+        counts.sum_duplicates()
+        counts.sort_indices()
+        frequencies = np.diff(counts.indptr)
+        # bm25s: IDF from float64 rounded to float32, the tf part in float64, the product stored as float32.
+        idf = np.log(1.0 + (len(tokens) - frequencies + 0.5) / (frequencies + 0.5)).astype(np.float32)
+        relative_length = lengths[counts.indices] / lengths.mean()
+        tf = counts.data.astype(np.float64)
+        counts.data = (np.repeat(idf, frequencies) * (tf / (k1 * ((1 - b) + b * relative_length) + tf))).astype(
+            np.float32
+        )
+        self.matrix: Any = counts
+        self.vocabulary = vocabulary
         self.rowids = rowids
 
     def document_frequency(self, term: str) -> int:

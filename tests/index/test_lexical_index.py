@@ -96,3 +96,26 @@ def test_top_n_is_the_head_of_the_full_ranking_ties_by_row_id() -> None:
         positive = order[scores[order] > 0][:wanted]
         assert found.tolist() == rowids[positive].tolist()
         assert found_scores.tolist() == scores[positive].tolist()
+
+
+def test_built_scores_are_bm25s_lucene_scores() -> None:
+    import bm25s
+
+    rng = np.random.default_rng(6)
+    words = [f"w{n}" for n in range(300)]
+    weights = 1.0 / np.arange(1, 301)
+    # Zipf-like passages of varied length, repeats within a passage, and one passage with no tokens at all.
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 60)), p=weights / weights.sum())) for _ in range(400)]
+    texts[17] = ""
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index([text.split() for text in texts], show_progress=False)
+    index = Bm25Index(k1=1.2, b=0.75)
+    index.add(np.arange(400, dtype=np.int64), texts)
+    index.refresh()
+    for term in ("w0", "w3", "w50", "w299"):
+        rowids, scores = index.score_all({term: 1.0})
+        expected = reference.get_scores([term]) if term in reference.vocab_dict else np.zeros(400)
+        assert rowids.tolist() == list(range(400))
+        np.testing.assert_allclose(scores, expected, rtol=1e-6, atol=0)
+    assert index.document_frequencies(["w0", "absent"])["absent"] == 0
+    assert index.document_frequencies(["w0"])["w0"] == sum("w0" in text.split() for text in texts)
