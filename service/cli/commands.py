@@ -17,6 +17,7 @@ from pydantic_settings import SettingsError
 from index import Collection, FootnoteError, IngestStatus, load_paths
 from service.answering import Turn, build_answerer, index_demo_corpus_if_empty, open_collection
 from service.cli.index_commands import add_index_commands
+from service.cli.model_commands import add_model_commands
 from service.cli.ray_ingest import add_ray_options, ingest_on_ray
 from service.http.models.api import NOT_BLANK, DocumentOut, DocumentSummaryOut, IngestResultOut, PassageOut
 from service.http.serve import add_serve_command
@@ -99,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs_delete.set_defaults(handler=_docs_delete)
 
     add_index_commands(commands)
+    add_model_commands(commands)
     add_serve_command(commands)
 
     for plugin in entry_points(group=COMMAND_PLUGINS):
