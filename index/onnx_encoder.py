@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from index.embedding import DEFAULT_EMBEDDING_MODEL, BatchEmbedder, Vectors, resolve_model_path
+from index.threads import thread_counts
 
 if TYPE_CHECKING:
     pass
@@ -112,6 +113,7 @@ class OnnxEmbedder(BatchEmbedder):
         path = exported_model(source, self._cache_dir, quantized=self._quantized)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = thread_counts().embedding  # ORT's own default, stated (index/threads.py)
         self._session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input_names = [i.name for i in self._session.get_inputs()]
         self._tokenizer = AutoTokenizer.from_pretrained(str(source))

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index.embedding import Vectors
+from index.threads import thread_counts
 
 IndexKind = Literal["flat", "hnsw"]
 RowIds = npt.NDArray[np.int64]
@@ -46,14 +47,16 @@ class VectorIndex(Protocol):
 
 
 @contextmanager
-def faiss_threads(threads: int = 1) -> Iterator[None]:
-    """Run FAISS on `threads` OpenMP threads, then restore the count.
+def faiss_threads(threads: int | None = None) -> Iterator[None]:
+    """Run FAISS on `threads` OpenMP threads (index/threads.py's search count by default), then restore the count.
 
-    One thread: with two cores, two threads made one query 3x slower. Restoring matters because FAISS and
-    PyTorch share libgomp's setting: left at 1, it halved the embedding model's throughput.
+    Restoring matters because FAISS and PyTorch share libgomp's setting: left at 1, it halved the embedding
+    model's throughput.
     """
     import faiss
 
+    if threads is None:
+        threads = thread_counts().search
     previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(threads)
     try:
@@ -136,12 +139,12 @@ class FaissVectorIndex:
                 return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
             query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
             if self.kind == "hnsw":
-                with faiss_threads(1):
+                with faiss_threads():
                     scores, positions = self._index.search(query, n)
                 found = positions[0] >= 0
                 return self._rowids[positions[0][found]], scores[0][found].astype(np.float32)
             shortlist = min(len(self._rowids), n + max(_SHORTLIST_MINIMUM_EXTRA, int(n * _SHORTLIST_MARGIN)))
-            with faiss_threads(1):
+            with faiss_threads():
                 _, positions = self._index.search(query, shortlist)
             candidates = positions[0][positions[0] >= 0]
             # einsum, not `@`: a matrix-vector product goes to multi-threaded BLAS, whose threads cost 0.6 ms

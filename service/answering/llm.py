@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from index.threads import thread_counts
 from service.answering.errors import LLMError, LLMTimeoutError
 from service.answering.local_llm import LOCAL_PROVIDER, preload_local_model, register_local_provider
 
@@ -45,7 +46,7 @@ class LLMSettings:
     retries: int = 1
     max_tokens: int = 256
     temperature: float = 0.0
-    local_threads: int = 2
+    local_threads: int = thread_counts().llama  # index/threads.py: every core up to 8
 
 
 def import_litellm() -> Any:
