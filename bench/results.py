@@ -25,7 +25,7 @@ from harness.provenance import commit, machine
 
 RESULTS_JSON = PROJECT_ROOT / "bench" / "out" / "results.json"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
-PARTS = ("ingest", "search", "quality", "ask")
+PARTS = ("ingest", "search", "quality", "ask", "ray")
 
 
 def _load_average() -> list[float] | None:
@@ -76,6 +76,10 @@ def _run_part(part: str, *, quick: bool) -> dict[str, Any]:
         from bench import scifact_quality
 
         return scifact_quality.run()
+    if part == "ray":
+        from bench import ray_embedding
+
+        return ray_embedding.run(texts=int(os.environ.get("BENCH_RAY_TEXTS", 400 if quick else 4000)))
     from bench import ask_latency
 
     return ask_latency.run(repeats=2 if quick else 5, verification=False)

@@ -8,6 +8,7 @@ these two started (their process trees, collected while they still lead to them)
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 import shutil
@@ -49,6 +50,17 @@ class LocalRayCluster:
     env: dict[str, str]
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
+    def rss_bytes(self) -> int:
+        """The resident memory of every process of both nodes (GCS, raylets, agents, idle workers)."""
+        total = 0
+        for pid in (pid for process in self._processes for pid in _tree(process.pid)):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            total += sum(int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:"))
+        return total
+
     def log_tail(self, lines: int = 20) -> str:
         """The end of each node's log, for a failure message."""
         tails = []
@@ -59,9 +71,8 @@ class LocalRayCluster:
 
 def unavailable_reason() -> str | None:
     """Why two nodes cannot start here, or None when they can."""
-    try:
-        import ray  # noqa: F401
-    except ImportError:
+    # Looked up, not imported: Ray reads RAY_AUTH_MODE once, at import, and a driver in this process sets it later.
+    if importlib.util.find_spec("ray") is None:
         return "Ray is not installed (the ray extra: pip install 'footnote[ray]')"
     for host in (HEAD_HOST, WORKER_HOST):
         try:

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from harness import results_tables as tables
+from harness.ray_results import ray_section
 
 
 def backend_figures(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -102,6 +103,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         tables.backends_table(results),
         "",
+        ray_section(results.get("ray")),
         "## Ask",
         "",
         _ask_run_note(results),

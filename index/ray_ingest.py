@@ -12,6 +12,7 @@ Ray is an optional extra (`footnote[ray]`), imported only when an ingest asks fo
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from index.errors import DocumentLoadError, FootnoteError
 from index.loaders import load_bytes
 from index.store import PreparedDocument
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RAY_EXTRA_HINT = "install the ray extra: pip install 'footnote[ray]' (make setup does)"
 # An actor's start is about 8 CPU-seconds (torch import, model load); minutes more mean it cannot be placed.
 _ACTOR_START_TIMEOUT_S = 600
@@ -122,7 +124,8 @@ class RayIngest:
         # Start every actor before handing out batches (else the first one up takes them all), and give up with a
         # clear error when the cluster cannot place them, instead of waiting forever.
         context.wait_for_min_actors_s = _ACTOR_START_TIMEOUT_S
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        # A failed task is reported once, by this module, as one line; not also as Ray Data's log with its traceback.
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)
         return cls(ray)
 
     def close(self) -> None:
@@ -156,9 +159,15 @@ class RayIngest:
             _read_and_chunk, fn_kwargs={"chunking": chunking, "title_repeats": title_repeats}
         )
         found: list[tuple[int, int, ChunkedDocument]] = []
+        failed: list[tuple[int, str]] = []
         for row in _unwrapped(dataset.iter_rows()):
+            if row["error"]:
+                failed.append((int(row["file"]), str(row["error"])))
+                continue
             found.append((int(row["file"]), int(row["position"]), row["chunked"]))
             self.read_by[str(row["node"])] += 1
+        if failed:  # the first bad file in input order, as one process names it; nothing is written
+            raise DocumentLoadError(min(failed)[1])
         return [chunked for _, _, chunked in sorted(found, key=lambda item: (item[0], item[1]))]
 
     def write(
@@ -255,16 +264,22 @@ def _read_and_chunk(row: dict[str, Any], *, chunking: ChunkingSettings, title_re
     node = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call]
     given, read_from = Path(row["path"]), Path(row["read_from"])
     if not read_from.is_file():
-        raise DocumentLoadError(
+        missing = (
             f"{given}: not found on the Ray node {node}; every node must see the files at the same path "
             "(a shared mount), or ingest without --ray"
         )
+        return [{"file": row["file"], "position": 0, "chunked": None, "error": missing, "node": node}]
+    try:
+        documents = load_bytes(given, read_from.read_bytes())
+    except DocumentLoadError as error:
+        # Returned, not raised: Ray hands a raised error back as the text of its traceback only.
+        return [{"file": row["file"], "position": 0, "chunked": None, "error": str(error), "node": node}]
     out = []
-    for position, document in enumerate(load_bytes(given, read_from.read_bytes())):
+    for position, document in enumerate(documents):
         passages = chunk_document(document, chunking)
         tokens = [passage_tokens(document.title, p, title_repeats=title_repeats) for p in passages]
         chunked = ChunkedDocument(document, passages, tokens)
-        out.append({"file": row["file"], "position": position, "chunked": chunked, "node": node})
+        out.append({"file": row["file"], "position": position, "chunked": chunked, "error": "", "node": node})
     return out
 
 
@@ -288,33 +303,17 @@ def _prepared(
 
 
 def _unwrapped(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """The rows of a Ray dataset; a Footnote error raised on a node (a bad file) comes back as itself."""
+    """The rows of a Ray dataset; a failure on the cluster (a node lost, an actor that cannot load its model)
+    becomes one Footnote error. What was written before it stays whole, and re-running the ingest skips it."""
     try:
         yield from rows
     except Exception as error:
-        cause = _footnote_cause(error)
-        if cause is error:
-            raise
-        if cause is not None:
-            raise cause from None
         raise FootnoteError(f"the Ray ingest failed: {_first_line(error)}") from error
 
 
-def _footnote_cause(error: BaseException) -> FootnoteError | None:
-    """The first Footnote error in an exception's chain (Ray wraps a task's error, keeping it as `cause`)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        original = getattr(current, "cause", None)
-        if isinstance(original, FootnoteError):
-            return type(original)(*original.args)
-        if isinstance(current, FootnoteError) and type(current).__module__.startswith("index"):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
-
-
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    """One line for the CLI: a Ray error's text is a remote traceback whose last line names the error."""
+    lines = [line.strip() for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[-1] if "Traceback" in str(error) or "ray::" in lines[0] else lines[0]
