@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import percentile_ms, report
+from harness.milvus_results import milvus_section
 from harness.milvus_server import milvus_lite_server
 from index.embedding import Vectors
 from index.milvus_store import LIVE, MilvusIndexType, MilvusSettings, MilvusStore, PublishedState, row_key
@@ -201,7 +202,8 @@ def paper_estimate(passages: float = 1e8) -> dict[str, Any]:
         "bytes_per_passage": {"vector": vector, "hnsw_links": hnsw_links, "sparse": sparse, "scalar_fields": scalars},
         "scalar_fields_gb_on_disk": round(passages * scalars / 1e9),
         "layouts": layouts,
-        "shards": "one shard (DML channel) per ~1e7-2e7 rows of inserts/s headroom; 8 shards for 1e8",
+        "shards": "8 (a shard is one insert stream, served by one node; 1.25e7 passages each, sealed in segments "
+        "of about 0.5e6 rows, which query nodes load and search in parallel)",
         "replicas": "in-memory replicas multiply the query nodes above; 2 for availability, more for throughput",
     }
 
@@ -247,58 +249,6 @@ def run(
     return results
 
 
-def markdown(figures: dict[str, Any]) -> str:
-    """The RESULTS.md section."""
-    settings = figures.get("settings", {})
-    lines = [
-        "## Milvus backend: dense search at scale",
-        "",
-        f"Footnote's dense search path, k={settings.get('k')}, {settings.get('queries')} queries, "
-        f"{settings.get('dimension')}-dimension clustered synthetic vectors; recall@10 against exact search. "
-        f"milvus-lite runs as a local server (pure Python engine; a Milvus cluster runs the same calls in C++). "
-        f"Load average before/after: {settings.get('load_average_before')} / {settings.get('load_average_after')}.",
-        "",
-    ]
-    for size, measured in figures.get("sizes", {}).items():
-        lines += [
-            f"### {int(size):,} passages",
-            "",
-            "| Index | p50 ms | p95 ms | recall@10 | build s |",
-            "|---|---|---|---|---|",
-        ]
-        for row in measured["rows"]:
-            lines.append(
-                f"| {row['index']} | {row['p50_ms']} | {row['p95_ms']} | {row['recall_at_10']} | "
-                f"{row.get('build_s', '')} |"
-            )
-        memory = ", ".join(f"{name} {gb} GB" for name, gb in measured["memory_gb_per_million"].items())
-        lines += [
-            "",
-            f"Memory per million passages (resident growth): {memory}; milvus-lite on disk "
-            f"{measured['milvus_lite_disk_gb_per_million']} GB per million.",
-            "",
-        ]
-    estimate = figures.get("estimate_1e8")
-    if estimate:
-        lines += [
-            "### Paper estimate: 1e8 passages on a Milvus cluster",
-            "",
-            "| Index | memory per replica | 64 GB query nodes per replica |",
-            "|---|---|---|",
-        ]
-        for name, layout in estimate["layouts"].items():
-            lines.append(
-                f"| {name} | {layout['memory_gb_per_replica']} GB | {layout['query_nodes_64gb_per_replica']} |"
-            )
-        lines += [
-            "",
-            f"Scalar fields (text, tokens, metadata): about {estimate['scalar_fields_gb_on_disk']} GB on "
-            f"object storage. Shards: {estimate['shards']}. Replicas: {estimate['replicas']}.",
-            "",
-        ]
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
@@ -307,7 +257,7 @@ def main() -> None:
     args = parser.parse_args()
     figures = run(sizes=tuple(args.sizes), queries=args.queries, efs=tuple(args.efs))
     report("milvus_search", settings=figures["settings"], figures=figures)
-    print(markdown(figures))
+    print(milvus_section(figures))
 
 
 if __name__ == "__main__":

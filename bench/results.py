@@ -25,7 +25,7 @@ from harness.provenance import commit, machine
 
 RESULTS_JSON = PROJECT_ROOT / "bench" / "out" / "results.json"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
-PARTS = ("ingest", "search", "quality", "ask", "ray")
+PARTS = ("ingest", "search", "quality", "ask", "ray", "milvus")
 
 
 def _load_average() -> list[float] | None:
@@ -76,6 +76,11 @@ def _run_part(part: str, *, quick: bool) -> dict[str, Any]:
         from bench import scifact_quality
 
         return scifact_quality.run()
+    if part == "milvus":
+        from bench import milvus_search
+
+        sizes = (10_000,) if quick else (100_000,)
+        return milvus_search.run(sizes=sizes, queries=int(os.environ.get("BENCH_QUERIES", 20 if quick else 100)))
     if part == "ray":
         from bench import ray_embedding
 

@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from harness import results_tables as tables
+from harness.milvus_results import milvus_section
 from harness.ray_results import ray_section
 
 
@@ -104,6 +105,7 @@ def render(results: dict[str, Any]) -> str:
         tables.backends_table(results),
         "",
         ray_section(results.get("ray")),
+        milvus_section(results.get("milvus")),
         "## Ask",
         "",
         _ask_run_note(results),
