@@ -1,6 +1,6 @@
 """API fuzzing: schemathesis with all its checks over the whole OpenAPI schema of a real `footnote serve` (real
 embedding model, extractive answers, on loopback), with many more examples per operation than the test suite's
-tests/service/test_api_schema.py. Every phase runs (examples, coverage, fuzzing, stateful), bounded by --max-time.
+tests/service/http/test_api_schema.py. Every phase runs (examples, coverage, fuzzing, stateful), bounded by --max-time.
 
 One exception, as in the test suite: a file upload's schema is "any bytes", but only files the loaders read are
 documents, so `positive_data_acceptance` is off for POST /v1/documents (a PNG is rightly a 422); and a chat

@@ -6,7 +6,7 @@ and every search hit is checked afterwards against the documents that existed at
 the cited document's text at its offsets, and the document must have existed at some moment between the
 request being sent and its answer arriving (added before the answer, not deleted before the question).
 Any 5xx is a failure. `run_workload` takes any client with httpx's get/post/delete: Starlette's TestClient in
-tests/service/test_api_concurrency.py, an httpx.Client on a real server in bench/concurrency.py.
+tests/service/http/test_api_concurrency.py, an httpx.Client on a real server in bench/concurrency.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ a 4xx, never a 5xx or a 2xx, and those the app answers must carry the JSON error
 
 Requests are written as raw bytes on a socket, so nothing (not even an HTTP client library) cleans them up on
 the way. bench/hostile_requests.py sends them to a real `footnote serve` on loopback; the test suite sends the
-same probes to an in-process server on fake models (tests/service/test_api_hostile.py).
+same probes to an in-process server on fake models (tests/service/http/test_api_hostile.py).
 """
 
 from __future__ import annotations
