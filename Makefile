@@ -45,7 +45,7 @@ typecheck: setup
 	$(BIN)/mypy
 
 unit: setup browser
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25
 
 # The widget's browser tests drive Debian's Chromium through Playwright (which never downloads a browser of its
 # own). Installs it only when missing; needs root, as in CI.
