@@ -105,7 +105,7 @@ def fill_store(home: Path, passages: int, rng: np.random.Generator) -> tuple[lis
     return vocabulary, texts
 
 
-def measure(size: int, queries: int, rng: np.random.Generator, *, peer: bool) -> dict[str, Any]:
+def measure(size: int, queries: int, rng: np.random.Generator, *, peer: bool, exact: bool = True) -> dict[str, Any]:
     """Latency of every retriever over the same synthetic passages and the same query vectors."""
     import faiss
 
@@ -131,7 +131,8 @@ def measure(size: int, queries: int, rng: np.random.Generator, *, peer: bool) ->
         figures["dense_approximate"] = threshold is not None and size > threshold
         vectors = collection.passage_vectors(collection.store.read_index_rows().rowids)
         collection.close()
-        figures.update(_exact_path(home, pool, texts, found))
+        if exact:
+            figures.update(_exact_path(home, pool, texts, found))
     raw = faiss.IndexFlatIP(DIMENSION)
     raw.add(vectors)
     iterator_raw = iter(range(queries))
@@ -183,12 +184,15 @@ def _exact_path(home: Path, pool: QueryPool, texts: list[str], found: dict[str, 
     return figures
 
 
-def run(*, sizes: tuple[int, ...] = (10_000, 100_000), queries: int = 200) -> dict[str, Any]:
+def run(
+    *, sizes: tuple[int, ...] = (10_000, 100_000), queries: int = 200, peer: bool = True, exact: bool = True
+) -> dict[str, Any]:
     """Every latency figure as one record; the peer is skipped (with a note) when its virtualenv is missing."""
     rng = np.random.default_rng(0)
-    peer = peer_available()
-    figures: dict[str, Any] = {str(size): measure(size, queries, rng, peer=peer) for size in sizes}
-    if not peer:
+    asked_for_peer = peer
+    peer = peer and peer_available()
+    figures: dict[str, Any] = {str(size): measure(size, queries, rng, peer=peer, exact=exact) for size in sizes}
+    if asked_for_peer and not peer:
         figures["peer_error"] = "no .venv-peer: run `make bench-peer`"
     embedder = get_embedder("all-MiniLM-L6-v2")
     embedder.embed_query("warm up")
@@ -213,8 +217,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
+    # At 1e6 passages the peer and the exact-path comparison double the memory and the time: leave them out.
+    parser.add_argument("--no-peer", action="store_true", help="skip LlamaIndex")
+    parser.add_argument("--no-exact", action="store_true", help="skip the previous defaults' comparison")
     args = parser.parse_args()
-    figures = run(sizes=tuple(args.sizes), queries=args.queries)
+    figures = run(sizes=tuple(args.sizes), queries=args.queries, peer=not args.no_peer, exact=not args.no_exact)
     report("search_latency", settings=figures.pop("settings"), figures=figures)
 
 
