@@ -15,7 +15,6 @@ a replica must see what the writer acknowledged, whichever replica the load bala
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,8 +25,6 @@ import numpy as np
 from index.embedding import Vectors
 from index.errors import IndexUnavailableError, StoreMismatchError
 from index.vector_index import RowIds, Scores
-
-logger = logging.getLogger(__name__)
 
 MilvusIndexType = Literal["FLAT", "HNSW", "HNSW_SQ", "IVF_FLAT", "DISKANN"]
 # A live row's `retired`: later than any generation.
@@ -41,8 +38,10 @@ _BATCH = 500
 # As the flat FAISS index does: ask an approximate index for more rows than wanted, then score them exactly.
 _SHORTLIST_MARGIN = 0.25
 _SHORTLIST_MINIMUM_EXTRA = 16
-# Milvus refuses a search limit above this.
+# Milvus refuses a search limit above this, and returns at most this many rows per query.
 _MAX_LIMIT = 16_384
+# Row ids per query of a full scan: well under the cap even with a retired twin of every row.
+_SCAN_WINDOW = 5_000
 # Row ids below 2**34 (1.7e10 passages) and generations below 2**29 fit a signed 64-bit key.
 _ROWID_BITS = 34
 PASSAGE_FIELDS = ("rowid", "document_id", "ordinal", "start", "end", "title", "date", "source", "text")
@@ -295,16 +294,18 @@ class MilvusStore:
             rowids.extend(int(r["rowid"]) for r in rows)
         return rowids
 
-    def scan(self, state: PublishedState, fields: Sequence[str], *, batch: int = 2000) -> Iterator[dict[str, Any]]:
-        """Every row of the current build (visible or not), with the given fields, in no particular order."""
-        iterator = self._client.query_iterator(
-            state.passages_name(self.base), batch_size=batch, filter="rowid >= 0", output_fields=["rowid", *fields]
+    def scan(self, state: PublishedState, fields: Sequence[str], *, upto: int) -> Iterator[dict[str, Any]]:
+        """Every row of the current build (visible or not) with row ids up to `upto`, then any beyond it.
+
+        By windows of row ids, not a query iterator: milvus-lite lacks the timestamp call an iterator starts with.
+        """
+        name = state.passages_name(self.base)
+        for low in range(0, upto + 1, _SCAN_WINDOW):
+            condition = f"rowid >= {low} and rowid < {low + _SCAN_WINDOW}"
+            yield from self._call("query", name, filter=condition, output_fields=["rowid", *fields])
+        yield from self._call(
+            "query", name, filter=f"rowid > {upto}", output_fields=["rowid", *fields], limit=_MAX_LIMIT
         )
-        try:
-            while page := iterator.next():
-                yield from (dict(row) for row in page)
-        finally:
-            iterator.close()
 
     def count_rows(self, state: PublishedState, *, only_visible: bool = True) -> int:
         """How many rows the current build holds (those readers see, or all)."""
@@ -390,9 +391,6 @@ def connect(settings: MilvusSettings) -> Any:
         raise StoreMismatchError(
             "FOOTNOTE_INDEX_BACKEND=milvus needs the milvus extra: pip install 'footnote[milvus]'"
         ) from error
-    # milvus-lite gives an iterator no snapshot timestamp and pymilvus warns on every scan; its fallback (the
-    # client's clock) is what a scan after the last acknowledged write needs anyway.
-    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
     uri = settings.uri
     if not uri.startswith(("http://", "https://", "tcp://", "unix:")) and not uri.endswith(".db"):
         raise StoreMismatchError(

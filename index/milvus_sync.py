@@ -262,7 +262,7 @@ def compare_with_store(mirror: MilvusMirror, report: IntegrityReport) -> None:
         report.problem(f"{where} was built with other settings ({state.settings}) than the store's ({settings})")
     found: dict[int, int] = {}
     unpublished = 0
-    for row in milvus.scan(state, ["checksum", "generation", "retired"]):
+    for row in milvus.scan(state, ["checksum", "generation", "retired"], upto=max(expected, default=0)):
         if int(row["generation"]) > state.generation:
             unpublished += 1
         elif int(row["retired"]) > state.generation:

@@ -226,3 +226,29 @@ def test_every_public_collection_method_is_served_by_milvus() -> None:
     public = {name for name, _ in inspect.getmembers(Collection, inspect.isfunction) if not name.startswith("_")}
     missing = {name for name in public if getattr(MilvusCollection, name) is getattr(Collection, name)}
     assert not missing
+
+
+def test_lexical_scores_drift_as_the_corpus_grows_until_a_rebuild(
+    tmp_path: Path, bundled_documents: list[Document]
+) -> None:
+    """Stored BM25 vectors keep the average length of the first passages; `sync_index` brings the current one."""
+    writer = MilvusCollection(
+        tmp_path / "home", embedder=FakeEmbedder(), milvus=MilvusSettings(uri=str(tmp_path / "milvus.db"))
+    )
+    try:
+        writer.ingest([Document(id="note", title="Kabul", text="Security in Kabul.")])  # avgdl: a few tokens
+        writer.ingest(bundled_documents)  # passages of a hundred tokens and more
+        embedded = Collection(tmp_path / "home", embedder=FakeEmbedder(), settings=CollectionSettings())
+        terms = query_terms("Russia Afghanistan Kabul security")
+        expected = embedded.lexical_search(terms, 50)
+        drifted = writer.lexical_search(terms, 50)
+        assert sorted(drifted[0].tolist()) == sorted(expected[0].tolist())
+        assert not np.allclose(np.sort(drifted[1]), np.sort(expected[1]), atol=TOLERANCE)
+        assert any("average passage length" in note for note in writer.check().notes)
+
+        assert writer.sync_index() == embedded.count_passages()
+        assert_same_ranking(expected, writer.lexical_search(terms, 50))
+        assert writer.check().ok and not writer.check().notes
+        embedded.close()
+    finally:
+        writer.close()
