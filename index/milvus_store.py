@@ -15,6 +15,7 @@ a replica must see what the writer acknowledged, whichever replica the load bala
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -398,6 +399,9 @@ def connect(settings: MilvusSettings) -> Any:
         )
     if uri.endswith(".db"):
         Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        # milvus-lite serves the folder from a gRPC server inside this process, which lacks the timestamp call
+        # pymilvus makes while waiting for a new index (it carries on without): gRPC would log a traceback each time.
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri=uri, timeout=settings.timeout_s)
     except Exception as error:  # milvus-lite raises its own errors for a locked or unreadable folder
