@@ -203,9 +203,9 @@ class MilvusStore:
             if rows:
                 self._call("upsert", name, [dict(row) for row in rows])
 
-    def purge(self, state: PublishedState) -> None:
-        """Delete rows no reader can see any more (retired at or before the published generation)."""
-        self._call("delete", state.passages_name(self.base), filter=f"retired <= {state.generation}")
+    def purge(self, state: PublishedState, *, retired_by: int) -> None:
+        """Delete rows retired at or before generation `retired_by`, in the current build."""
+        self._call("delete", state.passages_name(self.base), filter=f"retired <= {retired_by}")
 
     def delete_unpublished(self, state: PublishedState) -> None:
         """Delete rows written for a generation that was never published (a write cut short)."""

@@ -194,7 +194,9 @@ class MilvusMirror:
         self.milvus.insert_passages(target, [self._row(target, row, ids) for row in new_rows])
         self.milvus.retire(state, list(old), generation=generation)
         self.milvus.publish(target)
-        self.milvus.purge(target)
+        # Rows this write retired stay one more write: a reader that read the previous state just before the
+        # switch still finds them, instead of seeing the document gone for a moment.
+        self.milvus.purge(target, retired_by=state.generation)
         return target
 
     def settings_for(self, store: StoreSnapshot) -> dict[str, str]:

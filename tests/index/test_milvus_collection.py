@@ -5,6 +5,7 @@ at once and whole, by the writer and by a replica; the row count follows the sto
 from __future__ import annotations
 
 import inspect
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -252,3 +253,40 @@ def test_lexical_scores_drift_as_the_corpus_grows_until_a_rebuild(
         embedded.close()
     finally:
         writer.close()
+
+
+def test_a_document_replaced_under_readers_is_always_seen_whole(writer: MilvusCollection, tmp_path: Path) -> None:
+    """Readers of a replica never see a replacement half done: one version's passages, all of them, or none yet."""
+    one_passage = Document(id="flip", title="Flip", text="Herons nest at Lake Vesi.")
+    three_passages = Document(
+        id="flip",
+        title="Flip",
+        text="\n\n".join(" ".join([f"Paragraph {n} says the herons nest in alders."] * 12) for n in range(3)),
+    )
+    writer.ingest([one_passage])
+    sizes = {len(writer.store.passage_rowids("flip"))}
+    writer.ingest([three_passages])
+    sizes.add(len(writer.store.passage_rowids("flip")))
+    assert sizes == {1, 3}
+    replica = replica_of(writer, tmp_path)
+    seen: list[int] = []
+    done = threading.Event()
+
+    def flip() -> None:
+        try:
+            for version in [one_passage, three_passages] * 5:
+                writer.ingest([version])
+        finally:
+            done.set()
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        while not done.is_set():
+            state = replica.milvus.state()
+            assert state is not None
+            seen.append(len(replica.milvus.document_rowids(state, ["flip"])))
+    finally:
+        flipper.join()
+        replica.close()
+    assert set(seen) <= {1, 3} and len(seen) > 10
