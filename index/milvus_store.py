@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +40,8 @@ _BATCH = 500
 # As the flat FAISS index does: ask an approximate index for more rows than wanted, then score them exactly.
 _SHORTLIST_MARGIN = 0.25
 _SHORTLIST_MINIMUM_EXTRA = 16
+# How long a rebuild keeps the collections it replaced: longer than any one request takes to read them.
+SWITCH_GRACE_S = 5.0
 # Milvus refuses a search limit above this, and returns at most this many rows per query.
 _MAX_LIMIT = 16_384
 # Row ids per query of a full scan: well under the cap even with a retired twin of every row.
@@ -166,12 +169,19 @@ class MilvusStore:
             consistency_level=_CONSISTENCY,
         )
 
-    def drop_builds_except(self, build: int) -> None:
-        """Drop every passage and term collection but the given build's (after a rebuild switched to it)."""
+    def drop_builds_except(self, build: int, *, grace_s: float = 0.0) -> None:
+        """Drop every passage and term collection but the given build's (after a rebuild switched to it),
+        `grace_s` after the switch: a request that read the previous state just before it can finish."""
         keep = {f"{self.base}_passages_{build}", f"{self.base}_terms_{build}"}
-        for name in self._client.list_collections():
-            if name.startswith((f"{self.base}_passages_", f"{self.base}_terms_")) and name not in keep:
-                self._client.drop_collection(name)
+        names = [
+            name
+            for name in self._client.list_collections()
+            if name.startswith((f"{self.base}_passages_", f"{self.base}_terms_")) and name not in keep
+        ]
+        if names:
+            time.sleep(grace_s)
+        for name in names:
+            self._client.drop_collection(name)
 
     def load(self, state: PublishedState) -> None:
         """Load a build's collections for searching (each process does it once; loading twice is harmless)."""

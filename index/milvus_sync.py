@@ -21,7 +21,7 @@ import numpy as np
 
 from index.integrity import IntegrityReport, decode_text
 from index.milvus_lexical import average_length, avgdl_drift, distinct_terms, term_frequency_parts
-from index.milvus_store import LIVE, MilvusStore, PublishedState, row_key
+from index.milvus_store import LIVE, SWITCH_GRACE_S, MilvusStore, PublishedState, row_key
 
 logger = logging.getLogger(__name__)
 
@@ -157,7 +157,7 @@ class MilvusMirror:
                     on_progress(len(batch))
         self.milvus.load(state)
         self.milvus.publish(state)
-        self.milvus.drop_builds_except(build)
+        self.milvus.drop_builds_except(build, grace_s=SWITCH_GRACE_S)
         logger.info("Milvus build %d: %d passages of %d documents", build, passages, documents)
         return state
 
