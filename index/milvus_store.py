@@ -40,6 +40,9 @@ _BATCH = 500
 # As the flat FAISS index does: ask an approximate index for more rows than wanted, then score them exactly.
 _SHORTLIST_MARGIN = 0.25
 _SHORTLIST_MINIMUM_EXTRA = 16
+# IVF_FLAT: lists built and probed (Milvus's usual starting point for about 1e6 rows per segment group).
+_IVF_LISTS = 1024
+_IVF_PROBES = 32
 # How long a rebuild keeps the collections it replaced: longer than any one request takes to read them.
 SWITCH_GRACE_S = 5.0
 # Milvus refuses a search limit above this, and returns at most this many rows per query.
@@ -257,7 +260,7 @@ class MilvusStore:
             vector.tolist(),
             min(shortlist, _MAX_LIMIT),
             output_fields=["rowid"] if exact else ["rowid", "vector"],
-            params={"ef": max(self.settings.search_ef, shortlist)} if not exact else {},
+            params=self._dense_search_params(shortlist),
         )
         rowids = np.asarray([int(h["rowid"]) for h in hits], dtype=np.int64)
         if exact or not hits:
@@ -352,7 +355,20 @@ class MilvusStore:
                 "index_type": kind,
                 "params": {"M": self.settings.hnsw_m, "efConstruction": self.settings.hnsw_ef_construction},
             }
+        if kind == "IVF_FLAT":
+            return {"index_type": kind, "params": {"nlist": _IVF_LISTS}}
         return {"index_type": kind}
+
+    def _dense_search_params(self, shortlist: int) -> dict[str, Any]:
+        """How widely the dense index searches: each type names its breadth differently."""
+        kind, breadth = self.settings.index_type, max(self.settings.search_ef, shortlist)
+        if kind.startswith("HNSW"):
+            return {"ef": breadth}
+        if kind == "DISKANN":
+            return {"search_list": breadth}
+        if kind == "IVF_FLAT":
+            return {"nprobe": _IVF_PROBES}
+        return {}
 
     def _search(
         self,
