@@ -26,7 +26,8 @@ from bench.common import percentile_ms, report
 from harness.milvus_results import milvus_section
 from harness.milvus_server import milvus_lite_server
 from index.embedding import Vectors
-from index.milvus_store import LIVE, MilvusIndexType, MilvusSettings, MilvusStore, PublishedState, row_key
+from index.milvus_state import LIVE, MilvusIndexType, MilvusSettings, PublishedState, row_key
+from index.milvus_store import MilvusStore
 from index.vector_index import FaissVectorIndex
 
 DIMENSION = 384

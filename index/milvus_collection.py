@@ -23,7 +23,8 @@ from index.embedding import Embedder, Vectors
 from index.errors import IndexOutOfSyncError, ReadOnlyReplicaError, StoreMismatchError
 from index.integrity import IntegrityReport
 from index.milvus_lexical import query_weights
-from index.milvus_store import PASSAGE_FIELDS, MilvusSettings, MilvusStore, PublishedState, vectors_of
+from index.milvus_state import MilvusSettings, PublishedState
+from index.milvus_store import PASSAGE_FIELDS, MilvusStore, vectors_of
 from index.milvus_sync import MilvusMirror, snapshot
 from index.store import DATABASE_NAME, DocumentSummary, StoredPassage
 from index.vector_index import RowIds, Scores

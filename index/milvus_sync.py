@@ -21,7 +21,8 @@ import numpy as np
 
 from index.integrity import IntegrityReport, decode_text
 from index.milvus_lexical import average_length, avgdl_drift, distinct_terms, term_frequency_parts
-from index.milvus_store import LIVE, SWITCH_GRACE_S, MilvusStore, PublishedState, row_key
+from index.milvus_state import LIVE, PublishedState, row_key
+from index.milvus_store import SWITCH_GRACE_S, MilvusStore
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from index import (
     RetrievalSettings,
     get_embedder,
 )
-from index.milvus_store import MilvusIndexType, MilvusSettings
+from index.milvus_state import MilvusIndexType, MilvusSettings
 from service.answering.llm import LLMSettings
 from service.answering.local_llm import DEFAULT_LOCAL_MODEL
 from service.answering.pipeline import AnsweringSettings

@@ -18,7 +18,8 @@ from index import Collection, CollectionSettings, Document, RetrievalSettings, R
 from index.errors import ReadOnlyReplicaError, StoreMismatchError
 from index.lexical_index import query_terms
 from index.milvus_collection import MilvusCollection
-from index.milvus_store import LIVE, MilvusSettings, MilvusStore, connect, row_key
+from index.milvus_state import LIVE, MilvusSettings, connect, row_key
+from index.milvus_store import MilvusStore
 from index.vector_index import RowIds, Scores
 from tests.conftest import SHARED
 from tests.fakes import FakeEmbedder

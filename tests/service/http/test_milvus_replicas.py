@@ -17,7 +17,7 @@ from harness.milvus_server import milvus_lite_server
 from harness.server import footnote_server
 from index import RetrievalSettings, Retriever, load_paths
 from index.milvus_collection import MilvusCollection
-from index.milvus_store import MilvusSettings
+from index.milvus_state import MilvusSettings
 from index.store import DATABASE_NAME
 from service.answering.pipeline import Answerer, AnsweringSettings
 from service.answering.support import HeuristicSupportScorer
