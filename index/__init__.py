@@ -9,12 +9,17 @@ from index.errors import (
     DocumentLoadError,
     DocumentNotFoundError,
     FootnoteError,
+    IndexOutOfSyncError,
+    IndexUnavailableError,
+    ReadOnlyReplicaError,
     StoreCorruptError,
     StoreMismatchError,
 )
 from index.integrity import IntegrityReport, check_database
 from index.lexical_index import content_terms, tokenize
 from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, load_paths, slugify
+from index.milvus_collection import MilvusCollection
+from index.milvus_state import MilvusIndexType, MilvusSettings
 from index.retrieval import RetrievalSettings, Retriever
 from index.salvage import SalvageReport, salvage_store
 from index.store import DATABASE_NAME, DocumentSummary
@@ -32,10 +37,16 @@ __all__ = [
     "DocumentSummary",
     "Embedder",
     "FootnoteError",
+    "IndexOutOfSyncError",
+    "IndexUnavailableError",
     "IngestResult",
     "IngestStatus",
     "IntegrityReport",
+    "MilvusCollection",
+    "MilvusIndexType",
+    "MilvusSettings",
     "Passage",
+    "ReadOnlyReplicaError",
     "RetrievalSettings",
     "Retriever",
     "SalvageReport",

@@ -21,10 +21,11 @@ from index import (
     ChunkingSettings,
     CollectionSettings,
     Embedder,
+    MilvusIndexType,
+    MilvusSettings,
     RetrievalSettings,
     get_embedder,
 )
-from index.milvus_state import MilvusIndexType, MilvusSettings
 from service.answering.llm import LLMSettings
 from service.answering.local_llm import DEFAULT_LOCAL_MODEL
 from service.answering.pipeline import AnsweringSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from index import Collection, Retriever, load_paths
+from index import Collection, MilvusCollection, Retriever, load_paths
 from service.answering.config import AnsweringConfig
 from service.answering.judge import yes_no_model
 from service.answering.llm import LiteLLMChatModel
@@ -24,8 +24,6 @@ def open_collection(config: AnsweringConfig, *, allow_settings_mismatch: bool = 
     a read-only replica opens no SQLite at all.
     """
     if config.index_backend == "milvus":
-        from index.milvus_collection import MilvusCollection
-
         return MilvusCollection(
             config.home,
             embedder=config.embedder(),

@@ -13,8 +13,15 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index import DocumentLoadError, DocumentNotFoundError, FootnoteError, StoreCorruptError, StoreMismatchError
-from index.errors import IndexUnavailableError, ReadOnlyReplicaError
+from index import (
+    DocumentLoadError,
+    DocumentNotFoundError,
+    FootnoteError,
+    IndexUnavailableError,
+    ReadOnlyReplicaError,
+    StoreCorruptError,
+    StoreMismatchError,
+)
 from service.answering import LLMError, LLMTimeoutError
 
 logger = logging.getLogger(__name__)
