@@ -135,6 +135,9 @@ class AnsweringConfig(BaseSettings):
         """A replica without SQLite needs an index that lives elsewhere."""
         if self.read_only and self.index_backend != "milvus":
             raise ValueError("FOOTNOTE_READ_ONLY needs FOOTNOTE_INDEX_BACKEND=milvus (the embedded index is SQLite's)")
+        if self.read_only and self.milvus_uri is None:
+            # The default, a milvus-lite folder in this replica's own data directory, is one no writer fills.
+            raise ValueError("FOOTNOTE_READ_ONLY needs FOOTNOTE_MILVUS_URI: the writer's Milvus (http://host:port)")
         return self
 
     @field_validator(*_CHECKED_BY_LAYER)

@@ -52,7 +52,7 @@ def replica_app(tmp_path: Path) -> Iterator[TestClient]:
         )
         return Resources(collection=collection, answerer=answerer)
 
-    settings = settings_for(tmp_path / "replica", index_backend="milvus", read_only=True)
+    settings = settings_for(tmp_path / "replica", index_backend="milvus", read_only=True, milvus_uri=milvus.uri)
     with TestClient(create_app(settings, resources_factory=replica)) as client:
         yield client
     writer.close()
@@ -74,9 +74,11 @@ def test_a_replica_searches_but_refuses_every_document_route(replica_app: TestCl
     assert not (tmp_path / "replica" / DATABASE_NAME).exists()
 
 
-def test_read_only_needs_the_milvus_backend(tmp_path: Path) -> None:
+def test_read_only_needs_the_milvus_backend_and_the_writers_milvus(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="FOOTNOTE_INDEX_BACKEND=milvus"):
         Settings(home=tmp_path, read_only=True)
+    with pytest.raises(ValidationError, match="FOOTNOTE_MILVUS_URI"):
+        Settings(home=tmp_path, read_only=True, index_backend="milvus")
 
 
 @pytest.mark.slow
