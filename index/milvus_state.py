@@ -76,9 +76,14 @@ def connect(settings: MilvusSettings) -> Any:
         # milvus-lite serves the folder from a gRPC server inside this process, which lacks the timestamp call
         # pymilvus makes while waiting for a new index (it carries on without): gRPC would log a traceback each time.
         logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        # A folder locked by another process is reported below, once, instead of as milvus-lite's traceback.
+        logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri=uri, timeout=settings.timeout_s)
     except Exception as error:  # milvus-lite raises its own errors for a locked or unreadable folder
-        locked = uri.endswith(".db") and "lock" in str(error).lower()
-        hint = " (one process at a time opens a milvus-lite folder: serve it with `milvus-lite server`)"
-        raise IndexUnavailableError(f"cannot reach Milvus at {uri}: {error}{hint if locked else ''}") from error
+        hint = (
+            " (is another process using it? One process at a time opens a milvus-lite folder: serve it with "
+            "`milvus-lite server --data-dir ...` and give every process its http:// address)"
+        )
+        message = f"cannot open Milvus at {uri}: {error}{hint if uri.endswith('.db') else ''}"
+        raise IndexUnavailableError(message) from error

@@ -45,55 +45,64 @@ def _index_check(args: argparse.Namespace) -> int:
     settings = get_settings()
     path = settings.home / DATABASE_NAME
     report = check_database(path)
-    if settings.index_backend == "milvus":
-        _compare_milvus(settings, report)
+    milvus = _compare_milvus(settings, report) if settings.index_backend == "milvus" and report.ok else None
+    milvus_ok = milvus is None or (isinstance(milvus, IntegrityReport) and milvus.ok)
     if args.json:
-        print(json.dumps(_as_json(path, report), indent=2))
-        return 0 if report.ok else EXIT_DAMAGED
-    for note in report.notes:
+        print(json.dumps({**_as_json(path, report, milvus), "ok": report.ok and milvus_ok}, indent=2))
+        return 0 if report.ok and milvus_ok else EXIT_DAMAGED
+    for note in report.notes + (milvus.notes if isinstance(milvus, IntegrityReport) else []):
         print(f"footnote: note: {note}", file=sys.stderr)
-    if report.ok:
+    if not report.ok:
+        _print_problems(f"{path} is damaged and will not be served", report)
         print(
-            f"{path}: ok ({report.documents} documents, {report.passages} passages; "
-            "SQLite's integrity check, every checksum, offset and count verified"
-            + ("; Milvus mirrors every passage)" if settings.index_backend == "milvus" else ")")
+            "Run `footnote index rebuild` to rebuild it from the intact documents (the damaged file is kept).",
+            file=sys.stderr,
         )
-        return 0
-    print(f"footnote: error: {path} is damaged and will not be served:", file=sys.stderr)
+        return EXIT_DAMAGED
+    if isinstance(milvus, str):
+        print(f"footnote: error: the store is intact but could not be compared with Milvus: {milvus}", file=sys.stderr)
+        return EXIT_DAMAGED
+    if milvus is not None and not milvus.ok:
+        _print_problems(f"Milvus ({settings.milvus_settings().uri}) does not mirror {path}", milvus)
+        print("Run `footnote index rebuild` to rebuild Milvus from the store (the store is intact).", file=sys.stderr)
+        return EXIT_DAMAGED
+    print(
+        f"{path}: ok ({report.documents} documents, {report.passages} passages; "
+        "SQLite's integrity check, every checksum, offset and count verified"
+        + ("; Milvus mirrors every passage)" if milvus is not None else ")")
+    )
+    return 0
+
+
+def _print_problems(headline: str, report: IntegrityReport) -> None:
+    print(f"footnote: error: {headline}:", file=sys.stderr)
     for problem in report.problems:
         print(f"  - {problem}", file=sys.stderr)
     if report.more_problems:
         print(f"  - and {report.more_problems} more", file=sys.stderr)
-    print(
-        "Run `footnote index rebuild` to rebuild it from the intact documents (the damaged file is kept).",
-        file=sys.stderr,
-    )
-    return EXIT_DAMAGED
 
 
-def _compare_milvus(settings: Settings, report: IntegrityReport) -> None:
-    """Add Milvus's differences from the store to `report`, without changing either."""
+def _compare_milvus(settings: Settings, store: IntegrityReport) -> IntegrityReport | str:
+    """How Milvus differs from the (intact) store, without changing either; a message when it cannot be read."""
     from index.milvus_store import MilvusStore
     from index.milvus_sync import MilvusMirror
 
-    if not report.ok:
-        report.notes.append("Milvus was not compared with the store: the store itself is damaged")
-        return
+    report = IntegrityReport(documents=store.documents, passages=store.passages)
     try:
         milvus = MilvusStore(settings.milvus_settings())
     except FootnoteError as error:
-        report.problem(str(error))
-        return
+        return str(error)
     try:
         MilvusMirror(milvus, settings.home / DATABASE_NAME, k1=settings.bm25_k1, b=settings.bm25_b).compare(report)
     except FootnoteError as error:
-        report.problem(str(error))
+        return str(error)
     finally:
         milvus.close()
+    return report
 
 
-def _as_json(path: Any, report: IntegrityReport) -> dict[str, object]:
-    return {
+def _as_json(path: Any, report: IntegrityReport, milvus: IntegrityReport | str | None = None) -> dict[str, object]:
+    found: dict[str, object] = {
         "path": str(path),
         "ok": report.ok,
         "documents": report.documents,
@@ -103,6 +112,11 @@ def _as_json(path: Any, report: IntegrityReport) -> dict[str, object]:
         "damaged_documents": sorted(report.damaged_documents),
         "notes": report.notes,
     }
+    if isinstance(milvus, str):
+        found["milvus"] = {"ok": False, "error": milvus}
+    elif milvus is not None:
+        found["milvus"] = {"ok": milvus.ok, "problems": milvus.problems, "notes": milvus.notes}
+    return found
 
 
 def _index_rebuild(args: argparse.Namespace) -> int:
