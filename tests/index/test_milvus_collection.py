@@ -230,6 +230,7 @@ def test_every_public_collection_method_is_served_by_milvus() -> None:
     assert not missing
 
 
+@pytest.mark.slow  # the rebuild keeps the replaced collections for a 5 s grace
 def test_lexical_scores_drift_as_the_corpus_grows_until_a_rebuild(
     tmp_path: Path, bundled_documents: list[Document]
 ) -> None:
