@@ -89,6 +89,8 @@ eval: setup squad-data
 	$(SQUAD_RUN) $(SQUAD_SETS)/squad2_report.jsonl --extractive --out eval-out/squad-report-extractive
 	$(SQUAD_RUN) $(SQUAD_SETS)/squad2_report.jsonl --out eval-out/squad-report-embedded
 	$(BIN)/footnote eval compare eval-out/squad-report-extractive eval-out/squad-report-embedded --out eval-out/compare-squad.md
+	$(BIN)/footnote eval targets eval-out/bundled-extractive eval-out/bundled-embedded eval-out/squad-report-extractive \
+		eval-out/squad-report-embedded --out eval-out/targets.md
 
 eval-tune: setup squad-data
 	$(BIN)/footnote eval squad-sample $(SQUAD_DIR) --split tune --per-class 60 --seed 0 --out $(SQUAD_SETS)/squad2_tune.jsonl

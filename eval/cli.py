@@ -16,6 +16,7 @@ from eval.citations_command import add_citations_commands
 from eval.judge_calibration import register_judge_calibration
 from eval.retrieval import evaluate_retrieval, load_beir
 from eval.squad import add_squad_command
+from eval.targets import add_targets_command
 from index import Collection, DocumentLoadError, Retriever
 from service.answering import AnsweringConfig, build_answerer, index_demo_corpus_if_empty, open_collection
 
@@ -36,6 +37,7 @@ def register(commands: Any) -> None:
 
     add_citations_commands(actions)
     add_squad_command(actions)
+    add_targets_command(actions)
 
     calibrate = actions.add_parser("calibrate", help="fit the support and relevance thresholds on the dev sets")
     calibrate.add_argument("--support-set", type=Path, default=DATASETS / "support_dev.jsonl")
