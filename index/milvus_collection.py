@@ -228,11 +228,16 @@ class MilvusCollection(Collection):
             return
         with snapshot(self.home / DATABASE_NAME) as store:
             generation, settings = store.generation, self._mirror.settings_for(store)
-        if state.generation != generation or (store_has(state) and state.settings != settings):
+        if state.generation != generation:
             raise IndexOutOfSyncError(
                 f"Milvus mirrors generation {state.generation} of {self.home / DATABASE_NAME}, which is at "
                 f"{generation} (a write was cut short between the store and Milvus): {REBUILD_HINT}"
             )
+        if _records_settings(state) and state.settings != settings:
+            changed = ", ".join(
+                f"{k}: {state.settings.get(k)!r} -> {v!r}" for k, v in settings.items() if state.settings.get(k) != v
+            )
+            raise IndexOutOfSyncError(f"Milvus was built with other settings ({changed}): {REBUILD_HINT}")
 
     def _in_sync_state(self, writer: Collection) -> PublishedState:
         state = self.milvus.state()
@@ -271,7 +276,7 @@ class MilvusCollection(Collection):
         return self._writer
 
 
-def store_has(state: PublishedState) -> bool:
+def _records_settings(state: PublishedState) -> bool:
     """Whether the published state records the store's settings (an empty store records none yet)."""
     return any(state.settings.values())
 

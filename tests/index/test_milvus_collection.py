@@ -15,7 +15,7 @@ import pytest
 from eval.retrieval import load_beir
 from harness.milvus_server import milvus_lite_server
 from index import Collection, CollectionSettings, Document, RetrievalSettings, Retriever
-from index.errors import ReadOnlyReplicaError, StoreMismatchError
+from index.errors import IndexOutOfSyncError, ReadOnlyReplicaError, StoreMismatchError
 from index.lexical_index import query_terms
 from index.milvus_collection import MilvusCollection
 from index.milvus_state import LIVE, MilvusSettings, connect, row_key
@@ -292,3 +292,14 @@ def test_a_document_replaced_under_readers_is_always_seen_whole(writer: MilvusCo
         flipper.join()
         replica.close()
     assert set(seen) <= {1, 3} and len(seen) > 10
+
+
+def test_a_writer_with_other_bm25_settings_refuses_until_a_rebuild(writer: MilvusCollection, tmp_path: Path) -> None:
+    """k1 and b are baked into the stored vectors: serving with others would score wrongly, so it is refused."""
+    with pytest.raises(IndexOutOfSyncError, match=r"bm25_k1: '1.2' -> '1.5'.*footnote index rebuild"):
+        MilvusCollection(
+            writer.home,
+            embedder=FakeEmbedder(),
+            milvus=writer.milvus.settings,
+            settings=CollectionSettings(bm25_k1=1.5),
+        )
