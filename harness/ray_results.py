@@ -26,6 +26,7 @@ def ray_section(figures: dict[str, Any] | None) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     single = figures["one_process_1_thread"]["seconds"]
+    nodes = ", ".join(f"{node} {count}" for node, count in sorted(two["texts_by_node"].items()))
     rows = [
         ("one process, 1 torch thread", figures["one_process_1_thread"]["seconds"], figures["one_process_1_thread"]),
         ("one process, 2 torch threads", figures["one_process_2_threads"]["seconds"], figures["one_process_2_threads"]),
@@ -44,7 +45,7 @@ def ray_section(figures: dict[str, Any] | None) -> str:
         f"2 torch threads vs 1 in one process: {ratios['one_process_2_threads_vs_1']}x. "
         f"Actor start: {', '.join(str(v) for v in two['actor_start_cpu_s'])} CPU-seconds, "
         f"{', '.join(str(v) for v in two['actor_rss_mb'])} MB resident each; idle cluster "
-        f"{figures['idle_cluster_rss_mb']} MB resident; texts per node with 2 actors: {two['texts_by_node']}. "
+        f"{figures['idle_cluster_rss_mb']} MB resident; texts per node with 2 actors: {nodes}. "
         f"Largest difference of a Ray vector from one process's: {two['max_abs_difference_to_one_process']:.1e}.",
         "",
     ]
