@@ -17,6 +17,8 @@ from service.answering.answer_models import (
 from service.answering.config import AnsweringConfig
 from service.answering.errors import LLMError, LLMTimeoutError
 from service.answering.llm import ChatModel, Completion, LiteLLMChatModel, LLMSettings, Message
+from service.answering.model_files import QWEN_CODER_15B as EMBEDDED_MODEL
+from service.answering.model_files import install as install_embedded_model
 from service.answering.pipeline import (
     REFUSAL,
     Answerer,
@@ -42,6 +44,7 @@ __all__ = [
     "ChatModel",
     "Citation",
     "Completion",
+    "EMBEDDED_MODEL",
     "DraftDelta",
     "FinalAnswer",
     "HeuristicSupportScorer",
@@ -59,5 +62,6 @@ __all__ = [
     "build_answerer",
     "final_answer",
     "index_demo_corpus_if_empty",
+    "install_embedded_model",
     "open_collection",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from service.answering.model_files import QWEN_CODER_15B, install
+from service.answering import EMBEDDED_MODEL, install_embedded_model
 
 
 def add_model_commands(commands: Any) -> None:
@@ -21,6 +21,6 @@ def add_model_commands(commands: Any) -> None:
 
 
 def _install(args: argparse.Namespace) -> int:
-    path = install()
-    print(f"{path}: {QWEN_CODER_15B.size:,} bytes, sha256 {QWEN_CODER_15B.sha256} verified")
+    path = install_embedded_model()
+    print(f"{path}: {EMBEDDED_MODEL.size:,} bytes, sha256 {EMBEDDED_MODEL.sha256} verified")
     return 0
