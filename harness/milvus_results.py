@@ -36,10 +36,12 @@ def milvus_section(figures: dict[str, Any] | None) -> str:
                 f"{row['recall_at_10']} | {row.get('build_s', '')} |"
             )
         memory = ", ".join(f"{name} {gb} GB" for name, gb in measured["memory_gb_per_million"].items())
+        disk = measured["milvus_lite_disk_gb_per_million"]
         lines += [
             "",
-            f"Memory per million passages (growth of each process's resident memory): {memory}; milvus-lite's "
-            f"folder on disk {measured['milvus_lite_disk_gb_per_million']} GB per million.",
+            f"Memory per million passages (growth of each process's resident memory): {memory}"
+            + (f"; milvus-lite's folder on disk {disk} GB per million." if disk is not None else ".")
+            + ("" if len(rows) > 1 else " milvus-lite was not run at this size (too slow to load)."),
             "",
         ]
     estimate = figures.get("estimate_1e8")
