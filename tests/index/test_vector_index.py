@@ -92,7 +92,7 @@ def test_past_the_threshold_the_shortlist_comes_from_cells_with_exact_scores_and
             np.testing.assert_allclose(scores, vectors[found - 100] @ query, rtol=0, atol=1e-6)
             assert np.all(np.diff(scores) <= 0)
             found_share.append(len(set(found.tolist()) & set(truth.tolist())) / wanted)
-    # Recall against the exact scan, measured: an eighth of the cells visited.
+    # Recall against the exact scan, measured: half of the cells visited.
     assert np.mean(recalls[10]) >= 0.95
     assert np.mean(recalls[1000]) >= 0.85
 
