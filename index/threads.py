@@ -12,8 +12,10 @@ import os
 from dataclasses import dataclass
 
 # llama.cpp's token generation reads every weight once per token: it is bound by memory bandwidth, which a
-# handful of cores saturate; past that, more threads only add synchronisation (llama.cpp's own guidance is
-# the physical core count, and its speed-ups flatten out at 4 to 8 threads).
+# handful of cores saturate; past that, more threads only add synchronisation (its speed-ups flatten out at 4 to
+# 8 threads). Its threads spin at a barrier after every layer, so one descheduled thread stalls the rest: on the
+# 2-core box with other work running, 2 threads generated 0.26 tokens/s and 1 thread 1.83 (7x). A serving
+# process embeds and searches other requests while it generates, so llama.cpp leaves them one core.
 _LLAMA_MAX_THREADS = 8
 
 
@@ -42,9 +44,9 @@ def thread_counts(cores: int | None = None) -> ThreadCounts:
     - FAISS: one thread per query. A query's scan is a few milliseconds; waking a second OpenMP thread cost more
       than it saved (two threads made one query 3x slower on 2 cores), and concurrent requests already use the
       other cores. This holds on a larger box for the same reason.
-    - llama.cpp: every core up to 8 (see `_LLAMA_MAX_THREADS`).
+    - llama.cpp: every core but one, at least 1 and at most 8 (see `_LLAMA_MAX_THREADS`).
     """
     count = cores if cores is not None else available_cores()
     if count < 1:
         raise ValueError("cores must be at least 1")
-    return ThreadCounts(embedding=count, search=1, llama=min(count, _LLAMA_MAX_THREADS))
+    return ThreadCounts(embedding=count, search=1, llama=max(1, min(count - 1, _LLAMA_MAX_THREADS)))

@@ -46,7 +46,7 @@ class LLMSettings:
     retries: int = 1
     max_tokens: int = 256
     temperature: float = 0.0
-    local_threads: int = thread_counts().llama  # index/threads.py: every core up to 8
+    local_threads: int = thread_counts().llama  # index/threads.py: every core but one, at most 8
 
 
 def import_litellm() -> Any:

@@ -13,7 +13,7 @@ from index.vector_index import faiss_threads
     ("cores", "expected"),
     [
         (1, ThreadCounts(embedding=1, search=1, llama=1)),
-        (2, ThreadCounts(embedding=2, search=1, llama=2)),
+        (2, ThreadCounts(embedding=2, search=1, llama=1)),  # llama.cpp leaves the rest of the process a core
         (32, ThreadCounts(embedding=32, search=1, llama=8)),  # llama.cpp is memory-bound past a few cores
     ],
 )
