@@ -40,6 +40,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         "FOOTNOTE_ADMIN_KEY": ADMIN_KEY,
         "FOOTNOTE_SITE_KEYS": json.dumps({SITE_KEY: [SITE_ORIGIN]}),
         "FOOTNOTE_ANSWER_MODE": "extractive",
+        # The heuristic picks the quotes here: these tests are about HTTP, and the model judge (seconds a question,
+        # minutes on a busy machine) has its own real-server test below.
+        "FOOTNOTE_JUDGE_MODEL": "heuristic",
         # Low, so that the burst below is limited however slowly a busy machine sends it.
         "FOOTNOTE_RATE_LIMIT_PER_MINUTE": "5",
     }
