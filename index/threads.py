@@ -25,7 +25,7 @@ class ThreadCounts:
 
     embedding: int  # intra-op threads of the embedding model while encoding a batch of passages
     search: int  # FAISS threads for one query (searches run one per request, side by side)
-    llama: int  # llama.cpp threads for generation and judging
+    llama: int  # llama.cpp generation threads (reading a prompt uses every core: llama-cpp-python's n_threads_batch)
 
 
 def available_cores() -> int:
