@@ -25,7 +25,8 @@ def test_a_remote_run_over_real_http(tmp_path: Path, home: Path, capsys: pytest.
     chosen = [line for line in lines if json.loads(line)["id"] in {"q02", "q29", "q35", "q46"}]
     dataset = tmp_path / "small.jsonl"
     dataset.write_text("\n".join(chosen) + "\n", encoding="utf-8")
-    env = {"FOOTNOTE_ADMIN_KEY": KEY, "FOOTNOTE_ANSWER_MODE": "extractive"}
+    # The heuristic picks the quotes: this test is about the remote run, and the model judge has its own tests.
+    env = {"FOOTNOTE_ADMIN_KEY": KEY, "FOOTNOTE_ANSWER_MODE": "extractive", "FOOTNOTE_JUDGE_MODEL": "heuristic"}
     out = tmp_path / "run"
     with footnote_server(tmp_path / "server-home", env) as server:
         code = main(["eval", "citations", str(dataset), "--base-url", server.url, "--key", KEY, "--out", str(out)])
