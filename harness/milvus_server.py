@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.server import free_port
+from harness.server import free_port, stop_process
 
 _READY_TIMEOUT_S = 60.0
 
@@ -52,12 +52,7 @@ def milvus_lite_server(data_dir: Path, *, port: int | None = None) -> Iterator[M
             _wait_for_port(port, process, log)
             yield MilvusServer(uri=f"http://127.0.0.1:{port}", pid=process.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

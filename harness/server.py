@@ -56,12 +56,17 @@ def footnote_server(
             _wait_until_ready(url, process, log)
             yield RunningServer(url=url, log=log, pid=process.pid)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[bytes], *, grace_s: float = 20) -> None:
+    """Ask a server to stop, and kill it if it has not stopped after `grace_s` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
