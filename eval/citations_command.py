@@ -25,7 +25,7 @@ from eval.questions import (
     select_subset,
     subset_ids,
 )
-from eval.reports import format_value, read_run, render_comparison, write_run
+from eval.reports import format_value, print_and_save, read_run, render_comparison, write_run
 from eval.runner import AnswerSource, LocalSource, run_questions, summarise
 from index import Collection, DocumentLoadError, get_embedder, load_paths
 from service.answering import AnsweringConfig, HeuristicSupportScorer, LiteLLMChatModel, build_answerer
@@ -80,11 +80,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     first, second = args.runs
-    text = render_comparison(read_run(first), read_run(second), names=(first.name, second.name))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-    print(text, end="")
+    print_and_save(render_comparison(read_run(first), read_run(second), names=(first.name, second.name)), args.out)
     return 0
 
 

@@ -211,6 +211,14 @@ def read_run(path: Path) -> dict[str, Any]:
     return run
 
 
+def print_and_save(text: str, out: Path | None) -> None:
+    """Print a markdown table, and also write it to `out` when one is given."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    print(text, end="")
+
+
 def render_comparison(a: dict[str, Any], b: dict[str, Any], *, names: tuple[str, str]) -> str:
     """Two runs side by side, with the difference B - A, and a warning when they measured different things."""
     lines = [f"# {names[0]} vs {names[1]}", ""]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.reports import METRICS, format_value, read_run
+from eval.reports import METRICS, format_value, print_and_save, read_run
 from index import DocumentLoadError
 
 TARGETS = Path(__file__).resolve().parent / "datasets" / "targets.json"
@@ -122,9 +122,5 @@ def render_targets(runs: dict[str, dict[str, Any]], targets: list[Target], previ
 def _targets(args: argparse.Namespace) -> int:
     targets, previous = load_targets(args.targets)
     runs = {path.name: read_run(path) for path in args.runs}
-    text = render_targets(runs, targets, previous)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
-    print(text, end="")
+    print_and_save(render_targets(runs, targets, previous), args.out)
     return 0
