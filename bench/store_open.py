@@ -1,10 +1,11 @@
 """How long opening a store takes at 1e5 passages: SQLite's check, the checksum verification, the indexes.
 
 Writes a synthetic store straight through the storage layer (random unit vectors of 384 dimensions, 120-word
-passages, ten per document), then opens it as a collection a few times and reports the median, with the part
-spent in the store's own open (integrity check, schema, document checksums) and in reading the passage rows
-(passage checksums included). Only uses APIs that predate the checksums, so the very same script measures the
-commit before them:
+passages, ten per document), then opens it as a collection a few times and reports the median: cold (no index
+snapshot: the indexes are rebuilt from the rows, then saved as the snapshot; the saving on its own too) and
+from a valid snapshot (index/snapshot.py), with the part spent in the store's own open (integrity check,
+schema, document checksums) and in reading the passage rows (passage checksums included). Only uses APIs that
+predate the checksums, so the very same script measures the commit before them (its "cold" is then every open):
 
     python -m bench.store_open --passages 100000 --json bench/out/store_open.json
     git archive <commit> | tar -x -C /tmp/before && cp bench/store_open.py /tmp/before/bench/ \\
@@ -15,11 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,14 +76,24 @@ def build_store(home: Path, passages: int, *, seed: int = 3) -> float:
 
 
 def time_open(home: Path, repeats: int) -> dict[str, float]:
-    """Median seconds to open the collection, and to open the store and read its rows on their own."""
-    whole, store_open, rows = [], [], []
+    """Median seconds to open the collection cold and from a snapshot, and to open the store and read its rows."""
+    whole, from_snapshot, saving, store_open, rows = [], [], [], [], []
     for _ in range(repeats):
-        started = time.perf_counter()
-        collection = Collection(home, embedder=_NoEmbedder(), allow_settings_mismatch=True)
-        whole.append(time.perf_counter() - started)
+        shutil.rmtree(home / "index", ignore_errors=True)  # no snapshot: rebuilt from the rows, then saved
+        with _timed_saves() as saves:
+            started = time.perf_counter()
+            collection = Collection(home, embedder=_NoEmbedder(), allow_settings_mismatch=True)
+            whole.append(time.perf_counter() - started)
+        saving.extend(saves)
         passages = collection.count_passages()
         collection.close()
+        if saves:  # a Footnote with snapshots: open again from the one just saved
+            started = time.perf_counter()
+            collection = Collection(home, embedder=_NoEmbedder(), allow_settings_mismatch=True)
+            from_snapshot.append(time.perf_counter() - started)
+            if collection.indexes_from != "snapshot" or collection.count_passages() != passages:
+                raise AssertionError("the second open did not use the snapshot")
+            collection.close()
         started = time.perf_counter()
         store = DocumentStore(home / DATABASE_NAME)
         store_open.append(time.perf_counter() - started)
@@ -86,12 +101,45 @@ def time_open(home: Path, repeats: int) -> dict[str, float]:
         store.read_index_rows()
         rows.append(time.perf_counter() - started)
         store.close()
+    snapshot_figures = (
+        {
+            "snapshot_open_s": round(statistics.median(from_snapshot), 2),
+            "snapshot_save_s": round(statistics.median(saving), 2),
+            "snapshot_mb": round(sum(f.stat().st_size for f in (home / "index").rglob("*") if f.is_file()) / 1e6, 1),
+        }
+        if from_snapshot
+        else {}
+    )
     return {
         "passages": passages,
         "collection_open_s": round(statistics.median(whole), 2),
+        **snapshot_figures,
         "store_open_s": round(statistics.median(store_open), 2),
         "read_rows_s": round(statistics.median(rows), 2),
     }
+
+
+@contextmanager
+def _timed_saves() -> Iterator[list[float]]:
+    """Seconds spent saving index snapshots meanwhile (nothing on a Footnote without them)."""
+    import index.collection as collection_module
+
+    seconds: list[float] = []
+    save = getattr(collection_module, "save_indexes", None)
+    if save is None:
+        yield seconds
+        return
+
+    def timed(*args: Any, **kwargs: Any) -> None:
+        started = time.perf_counter()
+        save(*args, **kwargs)
+        seconds.append(time.perf_counter() - started)
+
+    collection_module.save_indexes = timed  # type: ignore[attr-defined]
+    try:
+        yield seconds
+    finally:
+        collection_module.save_indexes = save  # type: ignore[attr-defined]
 
 
 def time_verification(home: Path) -> dict[str, float]:

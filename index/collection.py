@@ -17,8 +17,9 @@ from index.documents import Document, Passage
 from index.embedding import Embedder, Vectors
 from index.errors import DocumentLoadError, StoreCorruptError, StoreMismatchError
 from index.lexical_index import Bm25Index, tokenize, top_n
+from index.snapshot import SnapshotUnusable, load_snapshot, restore_indexes, save_indexes, snapshot_tag
 from index.store import DATABASE_NAME, DocumentStore, DocumentSummary, PreparedDocument, StoredPassage
-from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores
+from index.vector_index import FaissVectorIndex, IndexKind, RowIds, Scores, build_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Collection:
         self._dense: FaissVectorIndex | None = None
         self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of: dict[int, str] = {}
+        # Where the indexes last came from: "snapshot" (index/snapshot.py) or "database" (rebuilt from the rows).
+        self.indexes_from = "database"
         try:
             if not allow_settings_mismatch:
                 # Searching vectors from one model with another model's query vector returns nonsense.
@@ -303,12 +306,25 @@ class Collection:
         self._lexical.remove(rowids)
 
     def _load_indexes(self) -> None:
-        rows = self.store.read_index_rows()
-        self._dense = None
-        self._lexical = Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b)
         self._document_of = {}
-        self._add_to_indexes(rows.rowids, rows.document_ids, rows.tokens, rows.vectors)
-        self._lexical.refresh()
+        state = self.store.state()
+        tag = snapshot_tag(state, indexes=self._index_parameters())
+        try:
+            parts = load_snapshot(self.home, tag=tag, state=state)
+            self._dense, self._lexical, self._document_of = restore_indexes(parts, self.settings)
+            self.indexes_from = "snapshot"
+        except (SnapshotUnusable, OSError) as reason:
+            logger.info("%s: %s; rebuilding the indexes from the database", self.store.path, reason)
+            rows = self.store.read_index_rows()
+            self._dense, self._lexical, self._document_of = (
+                None,
+                Bm25Index(k1=self.settings.bm25_k1, b=self.settings.bm25_b),
+                {},
+            )
+            self._add_to_indexes(rows.rowids, rows.document_ids, rows.tokens, rows.vectors)
+            self._lexical.refresh()
+            self.indexes_from = "database"
+            save_indexes(self.home, rows, self._dense, self._lexical, indexes=self._index_parameters())
         stored = self.store.count_passages()
         indexed = self._dense.ntotal if self._dense is not None else 0
         if indexed != stored or len(self._lexical) != stored:
@@ -316,7 +332,11 @@ class Collection:
                 f"{self.store.path}: {stored} passages stored but {indexed} vectors indexed; "
                 "refusing to serve it: run `footnote index rebuild`"
             )
-        logger.info("loaded %d passages from %s", stored, self.store.path)
+        logger.info("loaded %d passages from %s (indexes from the %s)", stored, self.store.path, self.indexes_from)
+
+    def _index_parameters(self) -> dict[str, object]:
+        dense = build_parameters(kind=self.settings.index_kind, exact_up_to=self.settings.exact_search_up_to)
+        return {"dense": dense, "bm25": [self.settings.bm25_k1, self.settings.bm25_b]}
 
     def _vectors_still_valid(self) -> bool:
         meta = self._settings_meta()

@@ -148,6 +148,31 @@ def read_manifest(db: sqlite3.Connection) -> tuple[int, int, int, int] | None:
     return None if row is None else (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
 
+@dataclass(frozen=True)
+class StoreState:
+    """Which committed state of which store this is: what an index snapshot is tagged with (index/snapshot.py).
+
+    `store_id` is random per database file, `generation` grows with every committed change, and the manifest's
+    counts and checksum sums (index/integrity.py) change with any row; all of them equal means the same rows.
+    """
+
+    store_id: str
+    generation: int
+    manifest: tuple[int, int, int, int] | None
+
+    def as_tag(self) -> dict[str, object]:
+        """The state as plain values, to compare with a snapshot's record."""
+        return {"store_id": self.store_id, "generation": self.generation, "manifest": list(self.manifest or [])}
+
+
+def read_state(db: sqlite3.Connection) -> StoreState:
+    """The store's identity, generation and manifest (call inside a read transaction for one consistent state)."""
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('store_id', 'generation')").fetchall())
+    return StoreState(
+        store_id=str(meta.get("store_id", "")), generation=int(meta.get("generation", 0)), manifest=read_manifest(db)
+    )
+
+
 def compare_with_manifest(
     report: IntegrityReport,
     manifest: tuple[int, int, int, int] | None,

@@ -8,7 +8,7 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -197,6 +197,23 @@ class Bm25Index:
             return dict.fromkeys(terms, 0)
         return {term: built.document_frequency(term) for term in terms}
 
+    def parts(self) -> tuple[list[int], list[str], _BuiltIndex | None]:
+        """Row ids, tokens and the built index, for saving; call after `refresh` so the index covers every row."""
+        with self._lock:
+            if self._built_version != self._version:
+                raise RuntimeError("the lexical index has changes not yet built: refresh it first")
+            return self._rowids, self._tokens, self._built
+
+    def restore(self, rowids: list[int], tokens: list[str], built: BuiltParts | None) -> None:
+        """Replace the contents with saved ones (see `parts`), without rebuilding."""
+        with self._lock:
+            self._rowids, self._tokens = rowids, tokens
+            self._built = None if built is None else _BuiltIndex.from_parts(built, k1=self.k1, b=self.b)
+            self._version += 1
+            self._built_version = self._version
+            self._removed_since_build = set()
+            self._position = None
+
     def _current(self) -> _BuiltIndex | None:
         # Only an index never built is built here, under the lock; after that, `refresh` keeps it current.
         if self._built is None and self._rowids and self._built_version == -1:
@@ -225,6 +242,17 @@ def _token_ids(tokens: list[str]) -> tuple[dict[str, int], npt.NDArray[np.int32]
         ids.extend(map(vocabulary.__getitem__, words))
         lengths.append(len(words))
     return dict(vocabulary), np.frombuffer(ids, dtype=np.int32), np.frombuffer(lengths, dtype=np.int64)
+
+
+class BuiltParts(NamedTuple):
+    """A built BM25 index as plain arrays: the CSC term-score matrix, its vocabulary in column order, row ids."""
+
+    data: npt.NDArray[np.float32]
+    indices: npt.NDArray[np.integer[Any]]
+    indptr: npt.NDArray[np.integer[Any]]
+    passages: int
+    terms: list[str]
+    rowids: RowIds
 
 
 class _BuiltIndex:
@@ -259,6 +287,25 @@ class _BuiltIndex:
         self.matrix: Any = counts
         self.vocabulary = vocabulary
         self.rowids = rowids
+
+    def to_parts(self) -> BuiltParts:
+        """The index as plain arrays, for saving."""
+        matrix = self.matrix
+        return BuiltParts(
+            matrix.data, matrix.indices, matrix.indptr, matrix.shape[0], list(self.vocabulary), self.rowids
+        )
+
+    @classmethod
+    def from_parts(cls, parts: BuiltParts, *, k1: float, b: float) -> _BuiltIndex:
+        """The index from saved arrays, as built (the same scores bit for bit), without recomputing anything."""
+        import scipy.sparse as sparse
+
+        built = cls.__new__(cls)
+        shape = (parts.passages, len(parts.terms))
+        built.matrix = sparse.csc_matrix((parts.data, parts.indices, parts.indptr), shape=shape, copy=False)
+        built.vocabulary = {term: column for column, term in enumerate(parts.terms)}
+        built.rowids = parts.rowids
+        return built
 
     def document_frequency(self, term: str) -> int:
         column = self.vocabulary.get(term)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,12 +27,13 @@ from index.integrity import (
     MANIFEST_SCHEMA,
     PASSAGE_FIELDS,
     IntegrityReport,
+    StoreState,
     add_checksums,
     check_documents,
     checksum,
     compare_with_manifest,
     decode_text,
-    read_manifest,
+    read_state,
     schema_statements,
     verify_passage_rows,
 )
@@ -116,6 +118,9 @@ class IndexedPassageRows:
     document_ids: list[str]
     tokens: list[str]
     vectors: Vectors
+    # Each row's stored checksum, and the store's state these rows were read in (one read transaction).
+    checksums: np.ndarray
+    state: StoreState
 
 
 class DocumentStore:
@@ -164,6 +169,14 @@ class DocumentStore:
         """A counter that every committed change increases, so caches can tell they are stale."""
         return int(self.get_meta("generation") or 0)
 
+    def state(self) -> StoreState:
+        """The store's identity, generation and manifest, read in one transaction (three small reads)."""
+        try:
+            with self._lock, self._read_transaction():
+                return read_state(self._db)
+        except sqlite3.DatabaseError as error:
+            raise StoreCorruptError(f"{self.path}: the store cannot be read ({error}); {REPAIR_HINT}") from error
+
     # --- reads ----------------------------------------------------------------------------------------
     def content_hash(self, document_id: str) -> str | None:
         """The stored content hash of a document, or None when it is not stored."""
@@ -210,7 +223,11 @@ class DocumentStore:
             return int(self._db.execute("SELECT count(*) FROM passages").fetchone()[0])
 
     def get_passages(self, rowids: Sequence[int]) -> dict[int, StoredPassage]:
-        """Passages by row id, with their text cut from the document's canonical text."""
+        """Passages by row id, with their text cut from the document's canonical text.
+
+        Each row is checked against its checksum here: an open from an index snapshot does not read every
+        passage row, so a row damaged since would otherwise be served with wrong offsets.
+        """
         if not rowids:
             return {}
         found: dict[int, StoredPassage] = {}
@@ -220,31 +237,36 @@ class DocumentStore:
                 chunk = list(rowids[first : first + 500])
                 marks = ",".join("?" * len(chunk))
                 rows = self._db.execute(
-                    f"""SELECT p.rowid, p.document_id, p.ordinal, p.start, p."end",
+                    f"""SELECT p.rowid, {", ".join(f"p.{name}" for name in PASSAGE_FIELDS)}, p.checksum,
                                substr(d.text, p.start + 1, p."end" - p.start), d.title, d.date, d.source
                         FROM passages p JOIN documents d ON d.id = p.document_id
                         WHERE p.rowid IN ({marks})""",
                     chunk,
                 ).fetchall()
                 for r in rows:
-                    passage = Passage(document_id=r[1], ordinal=r[2], start=r[3], end=r[4], text=r[5])
-                    found[r[0]] = StoredPassage(rowid=r[0], passage=passage, title=r[6], date=r[7], source=r[8])
+                    if checksum(r[1:7]) != r[7]:
+                        raise StoreCorruptError(
+                            f"{self.path} is damaged: passage row {r[0]} of document {r[1]!r} fails its checksum; "
+                            f"{REPAIR_HINT}"
+                        )
+                    passage = Passage(document_id=r[1], ordinal=r[2], start=r[3], end=r[4], text=r[8])
+                    found[r[0]] = StoredPassage(rowid=r[0], passage=passage, title=r[9], date=r[10], source=r[11])
         return found
 
     def read_index_rows(self) -> IndexedPassageRows:
         """Every passage's row id, tokens and vector, in row-id order, each verified against its checksum."""
         try:
-            with self._lock:
+            with self._lock, self._read_transaction():
                 rows = self._db.execute(
                     f"SELECT rowid, {', '.join(PASSAGE_FIELDS)}, checksum FROM passages ORDER BY rowid"
                 ).fetchall()
-                manifest = read_manifest(self._db)
+                state = read_state(self._db)
         except sqlite3.DatabaseError as error:
             raise StoreCorruptError(f"{self.path}: the passages cannot be read ({error}); {REPAIR_HINT}") from error
         report = IntegrityReport()
         count, digest = verify_passage_rows(rows, report)
         compare_with_manifest(
-            report, manifest, documents=None, passages=count, document_digest=None, passage_digest=digest
+            report, state.manifest, documents=None, passages=count, document_digest=None, passage_digest=digest
         )
         if len({len(r[6]) for r in rows}) > 1:
             report.problem("vectors of different sizes are stored")
@@ -256,7 +278,12 @@ class DocumentStore:
         else:
             vectors = np.zeros((0, 0), dtype=np.float32)
         return IndexedPassageRows(
-            rowids=rowids, document_ids=[r[1] for r in rows], tokens=[r[5] for r in rows], vectors=vectors
+            rowids=rowids,
+            document_ids=[r[1] for r in rows],
+            tokens=[r[5] for r in rows],
+            vectors=vectors,
+            checksums=np.fromiter((r[7] for r in rows), dtype=np.int64, count=len(rows)),
+            state=state,
         )
 
     def iter_documents(self) -> Iterator[Document]:
@@ -331,6 +358,10 @@ class DocumentStore:
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
 
+    def _read_transaction(self) -> _Transaction:
+        # A deferred BEGIN: the reads inside see one committed state, and writers in other processes go on.
+        return _Transaction(self._db, begin="BEGIN")
+
     def _insert_passages(self, item: PreparedDocument) -> list[int]:
         rowids: list[int] = []
         for passage, tokens, vector in zip(item.passages, item.tokens, item.vectors, strict=True):
@@ -374,6 +405,7 @@ class DocumentStore:
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO manifest VALUES (1, 0, 0, 0, 0)")
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+                self._db.execute("INSERT INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             elif version is None:
                 raise StoreCorruptError(f"{self.path} is damaged: its schema version is missing; {REPAIR_HINT}")
             elif version == "1":
@@ -385,6 +417,8 @@ class DocumentStore:
                     f"{self.path}: store schema {version} is not supported by this Footnote "
                     f"(it reads schema {SCHEMA_VERSION}); use the Footnote that wrote it"
                 )
+            # Stores made before index snapshots get their identity now (the same transaction, no generation).
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
 
     def _verify_documents(self) -> None:
         report = IntegrityReport()
@@ -401,11 +435,12 @@ class DocumentStore:
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception, so a write is whole or absent."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, begin: str = "BEGIN IMMEDIATE") -> None:
         self._db = db
+        self._begin = begin
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(self._begin)
 
     def __exit__(self, exc_type: object, exc: object, traceback: object) -> None:
         if exc_type is None:

@@ -48,6 +48,17 @@ class VectorIndex(Protocol):
     def search(self, query: Vectors, n: int) -> tuple[RowIds, Scores]: ...
 
 
+def build_parameters(*, kind: IndexKind, exact_up_to: int | None) -> dict[str, object]:
+    """Everything besides the vectors that decides what a `FaissVectorIndex` holds, to tag a saved copy with."""
+    return {
+        "kind": kind,
+        "exact_up_to": exact_up_to,
+        "shortlist": [_SHORTLIST_MARGIN, _SHORTLIST_MINIMUM_EXTRA],
+        "ivf": [_IVF_PROBED_SHARE, _IVF_MINIMUM_PROBES, _IVF_TRAINING_PER_CELL, _IVF_TRAINING_ROUNDS],
+        "hnsw": [_HNSW_NEIGHBOURS, _HNSW_EF_SEARCH],
+    }
+
+
 @contextmanager
 def faiss_threads(threads: int | None = None) -> Iterator[None]:
     """Run FAISS on `threads` OpenMP threads (index/threads.py's search count by default), then restore the count.
@@ -154,6 +165,30 @@ class FaissVectorIndex:
             exact = np.einsum("ij,j->i", self._vectors[candidates], query[0])
             best = np.lexsort((candidates, -exact))[:n]
             return self._rowids[candidates[best]], exact[best].astype(np.float32)
+
+    def parts(self) -> tuple[RowIds, Vectors, Any, int]:
+        """Row ids, full-precision vectors, the FAISS index and the inverted file's training size, for saving."""
+        with self._lock:
+            return self._rowids, self._vectors, self._index, self._cells_trained_on
+
+    @classmethod
+    def from_parts(
+        cls,
+        rowids: RowIds,
+        vectors: Vectors,
+        faiss_index: Any,
+        *,
+        cells_trained_on: int,
+        kind: IndexKind,
+        exact_up_to: int | None,
+    ) -> FaissVectorIndex:
+        """An index restored from saved parts (see `parts`), without adding or training anything."""
+        index = cls(vectors.shape[1], kind=kind, exact_up_to=exact_up_to)
+        if faiss_index.ntotal != len(rowids) or len(vectors) != len(rowids) or faiss_index.d != vectors.shape[1]:
+            raise ValueError("the saved FAISS index, vectors and row ids do not line up")
+        index._rowids, index._vectors, index._index = rowids, vectors, faiss_index
+        index._cells_trained_on = cells_trained_on
+        return index
 
     def vectors_for(self, rowids: RowIds) -> Vectors:
         """The stored vectors of the given row ids, in that order (for diversity re-ranking).
