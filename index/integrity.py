@@ -235,8 +235,11 @@ def verify_passage_rows(rows: Iterable[Sequence[object]], report: IntegrityRepor
 
 def check_passages(
     db: sqlite3.Connection, report: IntegrityReport, lengths: dict[str, int], *, dimension: int | None = None
-) -> None:
-    """Verify every passage row: checksum, offsets inside its document, one vector size, ordinals 0..n-1."""
+) -> dict[int, int]:
+    """Verify every passage row: checksum, offsets inside its document, one vector size, ordinals 0..n-1.
+
+    Returns each row's stored checksum by row id (for comparing an index snapshot with the store).
+    """
     columns = ", ".join(PASSAGE_FIELDS)
     ordinals: dict[str, list[int]] = {}
     sizes: set[int] = set()
@@ -265,10 +268,12 @@ def check_passages(
     compare_with_manifest(
         report, read_manifest(db), documents=None, passages=count, document_digest=None, passage_digest=digest
     )
+    return {int(row[0]): int(row[-1]) for row in rows}
 
 
 def check_database(path: Path) -> IntegrityReport:
-    """Check a store's file without changing it: SQLite's full check, then every checksum, offset and count."""
+    """Check a store's file without changing it: SQLite's full check, then every checksum, offset and count, and
+    whether the index snapshot beside it (index/snapshot.py) would be used and agrees with it."""
     report = IntegrityReport()
     if not path.exists():
         report.problem(f"{path} does not exist")
@@ -291,7 +296,11 @@ def check_database(path: Path) -> IntegrityReport:
             report.passages = int(db.execute("SELECT count(*) FROM passages").fetchone()[0])
             return report
         lengths = check_documents(db, report)
-        check_passages(db, report, lengths)
+        row_checksums = check_passages(db, report, lengths)
+        if report.ok:
+            from index.snapshot_check import check_snapshot  # it builds on this module
+
+            check_snapshot(path.parent, report, state=read_state(db), row_checksums=row_checksums)
     except sqlite3.DatabaseError as error:
         report.problem(f"the file cannot be read: {error}")
     finally:

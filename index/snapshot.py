@@ -182,7 +182,7 @@ def write_snapshot(
         files = {}
         for path in sorted(staging.iterdir()):
             _fsync_file(path)
-            files[path.name] = [path.stat().st_size, _crc32_of(path)]
+            files[path.name] = [path.stat().st_size, crc32_of(path)]
         _fsync_directory(staging)
         os.rename(staging, root / name)
         _fsync_directory(root)
@@ -237,7 +237,7 @@ def load_snapshot(home: Path, *, tag: dict[str, object], state: StoreState) -> I
         body = read_manifest_body(root)
         if body.get("tag") != tag:
             raise SnapshotUnusable(
-                f"the index snapshot was built from {_describe(body.get('tag'))}, not {_describe(tag)}"
+                f"the index snapshot was built from {describe_tag(body.get('tag'))}, not {describe_tag(tag)}"
             )
         directory = root / str(body["directory"])
         files: dict[str, list[int]] = body["files"]
@@ -245,7 +245,7 @@ def load_snapshot(home: Path, *, tag: dict[str, object], state: StoreState) -> I
             path = directory / file_name
             if not path.is_file() or path.stat().st_size != size:
                 raise SnapshotUnusable(f"the index snapshot's {file_name} is missing or has the wrong size")
-            if _crc32_of(path) != crc:
+            if crc32_of(path) != crc:
                 raise SnapshotUnusable(f"the index snapshot's {file_name} fails its checksum")
         try:
             parts = _read_parts(directory, body, files)
@@ -351,7 +351,7 @@ def state_generation(tag: dict[str, object]) -> object:
     return store.get("generation") if isinstance(store, dict) else None
 
 
-def _describe(tag: object) -> str:
+def describe_tag(tag: object) -> str:
     if not isinstance(tag, dict):
         return "an unreadable state"
     store = tag.get("store") if isinstance(tag.get("store"), dict) else {}
@@ -368,7 +368,7 @@ def _crc32_of_body(body: dict[str, Any]) -> int:
     return zlib.crc32(json.dumps(body, sort_keys=True).encode())
 
 
-def _crc32_of(path: Path) -> int:
+def crc32_of(path: Path) -> int:
     """CRC32 of a file's bytes, through a memory map (zlib reads ~4 GB/s and releases the GIL)."""
     with path.open("rb") as file:
         if os.fstat(file.fileno()).st_size == 0:

@@ -1,0 +1,51 @@
+"""What `footnote index check` says about the index snapshot beside a store (see index/snapshot.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from index.integrity import IntegrityReport, StoreState
+from index.snapshot import (
+    FORMAT,
+    MANIFEST_NAME,
+    SNAPSHOT_DIRECTORY,
+    SnapshotUnusable,
+    crc32_of,
+    describe_tag,
+    read_manifest_body,
+)
+
+
+def check_snapshot(home: Path, report: IntegrityReport, *, state: StoreState, row_checksums: dict[int, int]) -> None:
+    """Add what `footnote index check` says about the snapshot: a note when it will not be used (the next open
+    rebuilds it), a problem when it records the store's current state yet holds other rows (it would be used)."""
+    root = home / SNAPSHOT_DIRECTORY
+    rebuilt = "the next open rebuilds the indexes from the store and saves it again (`footnote index rebuild` now)"
+    if not (root / MANIFEST_NAME).exists():
+        return  # none yet (or the Milvus backend): nothing to disagree
+    try:
+        body = read_manifest_body(root)
+        tag = body.get("tag")
+        if not isinstance(tag, dict) or tag.get("format") != FORMAT or tag.get("store") != state.as_tag():
+            report.notes.append(f"the index snapshot is stale (built from {describe_tag(tag)}): {rebuilt}")
+            return
+        directory = root / str(body["directory"])
+        for file_name, (size, crc) in body["files"].items():
+            path = directory / file_name
+            if not path.is_file() or path.stat().st_size != size or crc32_of(path) != crc:
+                report.notes.append(
+                    f"the index snapshot's {file_name} is missing or damaged, so it is not used: {rebuilt}"
+                )
+                return
+        rowids = np.load(directory / "rowids.npy").tolist()
+        checksums = np.load(directory / "checksums.npy").tolist()
+    except (SnapshotUnusable, OSError, ValueError, KeyError, TypeError) as error:
+        report.notes.append(f"the index snapshot cannot be read ({error}), so it is not used: {rebuilt}")
+        return
+    if dict(zip(rowids, checksums, strict=True)) != row_checksums:
+        report.problem(
+            "the index snapshot records the store's current state but holds other passage rows: "
+            "run `footnote index rebuild` (it would be used by the next open)"
+        )
