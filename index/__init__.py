@@ -15,13 +15,14 @@ from index.errors import (
     StoreCorruptError,
     StoreMismatchError,
 )
-from index.integrity import IntegrityReport, check_database
+from index.integrity import IntegrityReport
 from index.lexical_index import content_terms, tokenize
 from index.loaders import SUPPORTED_SUFFIXES, canonical_text, expand_paths, load_bytes, load_path, load_paths, slugify
 from index.milvus_collection import MilvusCollection
 from index.milvus_state import MilvusIndexType, MilvusSettings
 from index.retrieval import RetrievalSettings, Retriever
 from index.salvage import SalvageReport, salvage_store
+from index.snapshot_check import check_database
 from index.store import DATABASE_NAME, DocumentSummary
 
 __all__ = [

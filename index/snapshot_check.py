@@ -1,12 +1,14 @@
-"""What `footnote index check` says about the index snapshot beside a store (see index/snapshot.py)."""
+"""`footnote index check`: the store's file, then what the index snapshot beside it (index/snapshot.py) would do."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
 
-from index.integrity import IntegrityReport, StoreState
+from index.integrity import IntegrityReport, StoreState, read_state
+from index.integrity import check_database as check_database_file
 from index.snapshot import (
     FORMAT,
     MANIFEST_NAME,
@@ -16,6 +18,15 @@ from index.snapshot import (
     describe_tag,
     read_manifest_body,
 )
+
+
+def check_database(path: Path) -> IntegrityReport:
+    """Check a store without changing it: its file (every row, see index/integrity.py), then the index snapshot."""
+
+    def check_beside(db: sqlite3.Connection, report: IntegrityReport, row_checksums: dict[int, int]) -> None:
+        check_snapshot(path.parent, report, state=read_state(db), row_checksums=row_checksums)
+
+    return check_database_file(path, then=check_beside)
 
 
 def check_snapshot(home: Path, report: IntegrityReport, *, state: StoreState, row_checksums: dict[int, int]) -> None:
