@@ -313,7 +313,7 @@ class Collection:
             parts = load_snapshot(self.home, tag=tag, state=state)
             self._dense, self._lexical, self._document_of = restore_indexes(parts, self.settings)
             self.indexes_from = "snapshot"
-        except (SnapshotUnusable, OSError) as reason:
+        except (SnapshotUnusable, OSError, ValueError) as reason:  # whatever is wrong with it, the rows are right
             logger.info("%s: %s; rebuilding the indexes from the database", self.store.path, reason)
             rows = self.store.read_index_rows()
             self._dense, self._lexical, self._document_of = (

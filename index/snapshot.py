@@ -114,7 +114,7 @@ def save_indexes(
     )
     try:
         write_snapshot(home, parts, tag=snapshot_tag(rows.state, indexes=indexes))
-    except (OSError, ValueError) as error:  # a read-only home, a full disk: the store still opens, only slower
+    except (OSError, ValueError, RuntimeError) as error:  # a read-only home, a full disk: opening is only slower
         logger.warning("%s: the index snapshot was not saved (%s)", home, error)
 
 
@@ -143,8 +143,6 @@ def write_snapshot(
     home: Path, parts: IndexParts, *, tag: dict[str, object], after_step: Callable[[str], object] | None = None
 ) -> Path:
     """Save `parts` as the snapshot of the state in `tag`; returns its directory. `after_step` is for crash tests."""
-    import faiss
-
     if any("\n" in text for text in parts.tokens):
         raise ValueError("a passage's tokens hold a line break; the snapshot stores one passage per line")
     root = home / SNAPSHOT_DIRECTORY
@@ -153,36 +151,12 @@ def write_snapshot(
     with _locked(root, exclusive=True):
         staging = root / f"{_TEMPORARY_PREFIX}{name}"
         staging.mkdir()
-        arrays: dict[str, np.ndarray] = {
-            "rowids.npy": np.asarray(parts.rowids, dtype=np.int64),
-            "checksums.npy": np.asarray(parts.checksums, dtype=np.int64),
-        }
-        numbers: dict[str, int] = {}  # each document id numbered in order of first appearance
-        arrays["documents.npy"] = np.fromiter(
-            (numbers.setdefault(d, len(numbers)) for d in parts.document_ids), dtype=np.int64, count=len(parts.rowids)
-        )
-        texts = {"document_ids.json": json.dumps(list(numbers)), "tokens.txt": "\n".join(parts.tokens)}
-        if parts.vectors is not None:
-            arrays["vectors.npy"] = np.asarray(parts.vectors, dtype=np.float32)
-        if parts.lexical is not None:
-            arrays["bm25_data.npy"] = parts.lexical.data
-            arrays["bm25_indices.npy"] = parts.lexical.indices
-            arrays["bm25_indptr.npy"] = parts.lexical.indptr
-            arrays["bm25_rowids.npy"] = np.asarray(parts.lexical.rowids, dtype=np.int64)
-            texts["bm25_terms.txt"] = "\n".join(parts.lexical.terms)
-        for file_name, array in arrays.items():
-            np.save(staging / file_name, array, allow_pickle=False)
-            _after(after_step, f"file {file_name}")
-        for file_name, text in texts.items():
-            (staging / file_name).write_bytes(text.encode("utf-8", "surrogateescape"))
-            _after(after_step, f"file {file_name}")
-        if parts.faiss_index is not None:
-            faiss.write_index(parts.faiss_index, str(staging / "dense.faiss"))
-            _after(after_step, "file dense.faiss")
-        files = {}
-        for path in sorted(staging.iterdir()):
-            _fsync_file(path)
-            files[path.name] = [path.stat().st_size, crc32_of(path)]
+        try:
+            _write_directory(staging, parts, after_step)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # a full disk, say: leave nothing half-written behind
+            raise
+        files = {path.name: [path.stat().st_size, crc32_of(path)] for path in sorted(staging.iterdir())}
         _fsync_directory(staging)
         os.rename(staging, root / name)
         _fsync_directory(root)
@@ -200,6 +174,40 @@ def write_snapshot(
         _after(after_step, "manifest")
         _remove_all_but(root, keep=name)
     return root / name
+
+
+def _write_directory(staging: Path, parts: IndexParts, after_step: Callable[[str], object] | None) -> None:
+    """Every file of the snapshot, fsynced, in `staging`."""
+    import faiss
+
+    arrays: dict[str, np.ndarray] = {
+        "rowids.npy": np.asarray(parts.rowids, dtype=np.int64),
+        "checksums.npy": np.asarray(parts.checksums, dtype=np.int64),
+    }
+    numbers: dict[str, int] = {}  # each document id numbered in order of first appearance
+    arrays["documents.npy"] = np.fromiter(
+        (numbers.setdefault(d, len(numbers)) for d in parts.document_ids), dtype=np.int64, count=len(parts.rowids)
+    )
+    texts = {"document_ids.json": json.dumps(list(numbers)), "tokens.txt": "\n".join(parts.tokens)}
+    if parts.vectors is not None:
+        arrays["vectors.npy"] = np.asarray(parts.vectors, dtype=np.float32)
+    if parts.lexical is not None:
+        arrays["bm25_data.npy"] = parts.lexical.data
+        arrays["bm25_indices.npy"] = parts.lexical.indices
+        arrays["bm25_indptr.npy"] = parts.lexical.indptr
+        arrays["bm25_rowids.npy"] = np.asarray(parts.lexical.rowids, dtype=np.int64)
+        texts["bm25_terms.txt"] = "\n".join(parts.lexical.terms)
+    for file_name, array in arrays.items():
+        np.save(staging / file_name, array, allow_pickle=False)
+        _after(after_step, f"file {file_name}")
+    for file_name, text in texts.items():
+        (staging / file_name).write_bytes(text.encode("utf-8", "surrogateescape"))
+        _after(after_step, f"file {file_name}")
+    if parts.faiss_index is not None:
+        faiss.write_index(parts.faiss_index, str(staging / "dense.faiss"))
+        _after(after_step, "file dense.faiss")
+    for path in staging.iterdir():
+        _fsync_file(path)
 
 
 def _write_manifest(root: Path, body: dict[str, object], after_step: Callable[[str], object] | None) -> None:
@@ -239,17 +247,17 @@ def load_snapshot(home: Path, *, tag: dict[str, object], state: StoreState) -> I
             raise SnapshotUnusable(
                 f"the index snapshot was built from {describe_tag(body.get('tag'))}, not {describe_tag(tag)}"
             )
-        directory = root / str(body["directory"])
-        files: dict[str, list[int]] = body["files"]
-        for file_name, (size, crc) in files.items():
-            path = directory / file_name
-            if not path.is_file() or path.stat().st_size != size:
-                raise SnapshotUnusable(f"the index snapshot's {file_name} is missing or has the wrong size")
-            if crc32_of(path) != crc:
-                raise SnapshotUnusable(f"the index snapshot's {file_name} fails its checksum")
         try:
+            directory = root / str(body["directory"])
+            files: dict[str, list[int]] = body["files"]
+            for file_name, (size, crc) in files.items():
+                path = directory / file_name
+                if not path.is_file() or path.stat().st_size != size:
+                    raise SnapshotUnusable(f"the index snapshot's {file_name} is missing or has the wrong size")
+                if crc32_of(path) != crc:
+                    raise SnapshotUnusable(f"the index snapshot's {file_name} fails its checksum")
             parts = _read_parts(directory, body, files)
-        except (OSError, ValueError, RuntimeError, KeyError) as error:
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
             raise SnapshotUnusable(f"the index snapshot cannot be read ({error})") from error
     check_rows(parts, state)
     return parts
@@ -393,9 +401,10 @@ def _fsync_directory(path: Path) -> None:
 @contextmanager
 def _locked(root: Path, *, exclusive: bool) -> Iterator[None]:
     """Hold the snapshot lock: readers share it, a writer (which removes old directories) holds it alone."""
-    with (root / _LOCK_NAME).open("a") as lock:
-        fcntl.flock(lock.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    # Opened for reading (created when missing): a home on a read-only volume can still use its snapshot.
+    descriptor = os.open(root / _LOCK_NAME, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock

@@ -263,3 +263,43 @@ def test_a_damaged_passage_row_is_refused_when_served_from_a_snapshot(store: Pat
     finally:
         collection.close()
     assert not check_database(store / DATABASE_NAME).ok
+
+
+def test_a_snapshot_that_cannot_be_saved_leaves_the_store_serving_and_nothing_half_written(
+    store: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import functools
+
+    import index.snapshot as snapshot
+
+    expected = reference(store)
+    before = (store / SNAPSHOT_DIRECTORY / MANIFEST_NAME).read_bytes()
+
+    def disk_full(step: str) -> None:
+        if step == "file vectors.npy":
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(snapshot, "write_snapshot", functools.partial(snapshot.write_snapshot, after_step=disk_full))
+    collection = open_collection(store)
+    collection.delete("gen-2")  # a change, so the next open rebuilds and tries to save
+    collection.close()
+    with caplog.at_level(logging.WARNING, logger="index.snapshot"):
+        collection = open_collection(store)
+    try:
+        assert collection.indexes_from == "database"
+        assert any("No space left on device" in r.message for r in caplog.records)
+        assert results(collection) == reference(store) != expected
+    finally:
+        collection.close()
+    assert (store / SNAPSHOT_DIRECTORY / MANIFEST_NAME).read_bytes() == before, "the old manifest is untouched"
+    assert not [p for p in (store / SNAPSHOT_DIRECTORY).iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_home_where_no_snapshot_can_be_written_still_opens(tmp_path: Path, bundled_documents: list[Document]) -> None:
+    home = tmp_path / "home"
+    collection = open_collection(home)
+    collection.ingest(bundled_documents)
+    collection.close()
+    (home / SNAPSHOT_DIRECTORY).write_text("not a directory")
+    first = reopen(home, "database")
+    assert reopen(home, "database") == first == reference(home)
