@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from index import content_terms
 from prompts.citations import DraftSentence
@@ -25,7 +26,7 @@ from service.answering.reader_prompts import (
     support_task,
     write_task,
 )
-from service.answering.support import names_in, numbers_in
+from service.answering.support import content_coverage, names_in, numbers_in
 from service.answering.verification import CheckedSentence, Outcome, SupportedQuote, tally
 
 
@@ -44,6 +45,10 @@ class ReaderSettings:
     # Sentences within this much of the most relevant one are picked too: the judge's probabilities are
     # calibrated per question better than across questions.
     relevance_margin: float = 0.15
+    # A draft sentence moves to another source sentence only if that one holds at least this share of its content
+    # words: the small judge said yes to "China plans to mine untapped mineral wealth" against a sentence about
+    # US troops (0.70), and a claim re-cited to a sentence that shares two of its seven words is not checkable.
+    recite_min_coverage: float = 0.5
     # Most sentences the extractive path quotes: a reason-giving paragraph is often an intro and three reasons,
     # and the small judge's probabilities are noisy by about 0.1 between sentences that answer equally well.
     quotes: int = 5
@@ -56,6 +61,11 @@ class Reading:
     question: str
     history: Sequence[Turn]
     sentences: Sequence[QuoteCandidate]
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The names the sentences use (capitalised, not sentence-initial), stemmed."""
+        return frozenset(name for sentence in self.sentences for name in names_in(sentence.text))
 
     def messages(self, task: str) -> list[Message]:
         """The shared conversation start followed by one task."""
@@ -140,11 +150,15 @@ class Reader:
     def _recite(self, reading: Reading, sentence: DraftSentence, *, skip: Sequence[int]) -> CheckedSentence:
         """Try the shortlisted sentences that share most words with the claim, one at a time."""
         words = set(sentence.text.lower().split())
+        claim_terms = content_terms(sentence.text)
         overlap = sorted(
             (
                 n
                 for n in range(1, len(reading.sentences) + 1)
-                if n not in skip and _facts_held(reading, sentence.text, [n])
+                if n not in skip
+                and _facts_held(reading, sentence.text, [n])
+                and content_coverage(claim_terms, set(content_terms(reading.sentences[n - 1].text)))
+                >= self.settings.recite_min_coverage
             ),
             key=lambda n: -len(words & set(reading.sentences[n - 1].text.lower().split())),
         )[:2]
@@ -162,4 +176,4 @@ def _facts_held(reading: Reading, claim: str, numbers: Sequence[int]) -> bool:
     if not numbers:
         return False
     cited = " ".join(reading.sentences[n - 1].text for n in numbers)
-    return numbers_in(claim) <= numbers_in(cited) and names_in(claim) <= set(content_terms(cited))
+    return numbers_in(claim) <= numbers_in(cited) and names_in(claim, known=reading.names) <= set(content_terms(cited))

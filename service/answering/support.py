@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,7 @@ from index import Embedder, content_terms
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[-’'][A-Za-z]+)?\b")
+_INITIAL_WORD = re.compile(r"(?:^|(?<=[.!?]\s))[A-Z][a-z]+(?:[-’'][A-Za-z]+)?\b")
 
 
 class SupportScorer(Protocol):
@@ -50,9 +52,16 @@ def numbers_in(text: str) -> set[str]:
     return {match.replace(",", "").rstrip(".") for match in _NUMBER.findall(text)}
 
 
-def names_in(text: str) -> set[str]:
-    """Capitalised words that are not sentence-initial, stemmed, as a cheap stand-in for named entities."""
-    return {token for name in _NAME.findall(text) for token in content_terms(name)}
+def names_in(text: str, *, known: AbstractSet[str] = frozenset()) -> set[str]:
+    """Capitalised words that are not sentence-initial, stemmed, as a cheap stand-in for named entities.
+
+    A sentence-initial capitalised word counts too when it is among the `known` names (those the sources use as
+    names): "Uzbekistan's president is ..." names Uzbekistan, "The president is ..." names nobody.
+    """
+    names = {token for name in _NAME.findall(text) for token in content_terms(name)}
+    if known:
+        names |= {token for word in _INITIAL_WORD.findall(text) for token in content_terms(word) if token in known}
+    return names
 
 
 def content_coverage(claim_terms: Sequence[str], quote_terms: set[str], idf: dict[str, float] | None = None) -> float:

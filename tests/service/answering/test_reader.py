@@ -153,3 +153,41 @@ def test_a_number_or_name_the_cited_sentence_lacks_is_never_judged_stated(collec
     assert [c.outcome for c in checked] == ["dropped", "dropped"]
     # Neither claim was put to the judge against the sentence that lacks the year or the name.
     assert not any("in 2020" in asked or "Siemens" in asked for asked in judge.asked[asked_before:])
+
+
+class _YesJudge:
+    """A judge that says yes to everything, as the small model too often does for its own writer's claims."""
+
+    name = "yes-judge"
+
+    def yes_probabilities(self, conversations: object) -> list[float]:
+        return [0.9] * len(list(conversations))  # type: ignore[call-overload]
+
+
+def _reading_with_yes_judge(collection: Collection) -> tuple[Reader, Reading]:
+    answerer, _ = _answerer(collection, None)
+    reader = Reader(_YesJudge(), ReaderSettings())
+    return reader, _reading(answerer, "why was the bridge closed?")
+
+
+def test_a_name_that_starts_the_claim_must_be_in_the_cited_sentence_too(collection: Collection) -> None:
+    reader, reading = _reading_with_yes_judge(collection)
+    cracks = next(n for n, s in enumerate(reading.sentences, start=1) if s.text.startswith("Inspectors"))
+    # "March" is a name the sources use ("in March"); starting the claim does not hide it from the check.
+    checked, _ = reader.verify(reading, [DraftSentence("March saw cracks in two pillars.", (cracks,))])
+    assert [c.outcome for c in checked] == ["dropped"]
+    # A capitalised first word the sources do not use as a name is not a name.
+    checked, _ = reader.verify(reading, [DraftSentence("Cracks were found in two pillars.", (cracks,))])
+    assert [c.outcome for c in checked] == ["kept"]
+
+
+def test_a_claim_is_only_re_cited_to_a_sentence_holding_most_of_its_words(collection: Collection) -> None:
+    reader, reading = _reading_with_yes_judge(collection)
+    draft = [
+        # Shares one word of four with any sentence: a yes from the judge does not make it checkable.
+        DraftSentence("The council plans to sell the ferry.", (99,)),
+        DraftSentence("A ferry carries the traffic.", (99,)),
+    ]
+    checked, _ = reader.verify(reading, draft)
+    assert [c.outcome for c in checked] == ["dropped", "recited"]
+    assert checked[1].quotes[0].quote.text.startswith("A ferry")

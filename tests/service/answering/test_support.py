@@ -138,3 +138,10 @@ def test_the_matrix_is_claims_by_quotes_from_one_embedding_call() -> None:
     assert [int(np.argmax(row)) for row in matrix] == [0, 1, 2]
     assert scorer.score_matrix([], quotes).shape == (0, 4) and scorer.score_matrix(claims, []).shape == (3, 0)
     assert embedder.calls == 1, "nothing is embedded when one side is empty"
+
+
+def test_a_sentence_initial_word_is_a_name_when_the_sources_use_it_as_one() -> None:
+    known = names_in("Troops went to Dushanbe. Rahmon met Lavrov in Uzbekistan.")
+    assert known == {"dushanb", "lavrov", "uzbekistan"}
+    assert names_in("Uzbekistan's president is Rahmon.", known=known) == {"uzbekistan", "rahmon"}
+    assert names_in("The president is Rahmon.", known=known) == {"rahmon"}
