@@ -22,6 +22,7 @@ import numpy as np
 
 from index.collection import Collection, CollectionSettings, passage_index_text
 from index.documents import Document, Passage
+from index.durable import fsync_directory
 from index.embedding import Embedder, Vectors
 from index.integrity import DOCUMENT_FIELDS, PASSAGE_FIELDS, checksum, decode_text
 from index.reusing_embedder import ReusingEmbedder
@@ -82,7 +83,7 @@ def salvage_store(
     for suffix in _SIDE_FILES:  # the damaged store's journal must not be replayed into the new one
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     os.replace(staging / DATABASE_NAME, database)
-    _fsync_directory(home)
+    fsync_directory(home)
     shutil.rmtree(staging, ignore_errors=True)
     logger.info("rebuilt %s: %d documents recovered, %d lost", database, len(report.recovered), len(report.lost))
     return report
@@ -195,11 +196,3 @@ def _has_column(db: sqlite3.Connection, table: str, column: str) -> bool:
         return any(row[1] == column for row in db.execute(f"PRAGMA table_info({table})"))
     except sqlite3.DatabaseError:
         return False
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

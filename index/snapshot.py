@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from index.durable import fsync_directory, fsync_file
 from index.embedding import Vectors
 from index.integrity import StoreState
 from index.lexical_index import Bm25Index, BuiltParts
@@ -157,9 +158,9 @@ def write_snapshot(
             shutil.rmtree(staging, ignore_errors=True)  # a full disk, say: leave nothing half-written behind
             raise
         files = {path.name: [path.stat().st_size, crc32_of(path)] for path in sorted(staging.iterdir())}
-        _fsync_directory(staging)
+        fsync_directory(staging)
         os.rename(staging, root / name)
-        _fsync_directory(root)
+        fsync_directory(root)
         _after(after_step, "directory")
         body = {
             "tag": tag,
@@ -207,7 +208,7 @@ def _write_directory(staging: Path, parts: IndexParts, after_step: Callable[[str
         faiss.write_index(parts.faiss_index, str(staging / "dense.faiss"))
         _after(after_step, "file dense.faiss")
     for path in staging.iterdir():
-        _fsync_file(path)
+        fsync_file(path)
 
 
 def _write_manifest(root: Path, body: dict[str, object], after_step: Callable[[str], object] | None) -> None:
@@ -218,7 +219,7 @@ def _write_manifest(root: Path, body: dict[str, object], after_step: Callable[[s
         os.fsync(file.fileno())
     _after(after_step, "manifest written")
     os.replace(temporary, root / MANIFEST_NAME)
-    _fsync_directory(root)
+    fsync_directory(root)
 
 
 def _remove_all_but(root: Path, *, keep: str) -> None:
@@ -383,19 +384,6 @@ def crc32_of(path: Path) -> int:
             return 0
         with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             return zlib.crc32(mapped)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb") as file:
-        os.fsync(file.fileno())
-
-
-def _fsync_directory(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 @contextmanager
