@@ -117,6 +117,8 @@ def _citations(args: argparse.Namespace) -> int:
     if args.k is not None:
         settings = settings.model_copy(update={"answer_k": args.k})
 
+    # Read when the run starts: a commit made while a long run goes on must not be credited with its figures.
+    commit, started_at = git_commit(), datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     started = time.perf_counter()
     collection: Collection | None = None
     try:
@@ -149,8 +151,8 @@ def _citations(args: argparse.Namespace) -> int:
             "alce_at_most_citations": ALCE_AT_MOST_CITATIONS,
         },
         "gate": {"name": args.gate, "fail_under": thresholds} if gate or thresholds else None,
-        "commit": git_commit(),
-        "started_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "started_at": started_at,
         "duration_s": round(time.perf_counter() - started, 1),
     }
     out = args.out or Path("eval-out") / _UNSAFE.sub("_", _run_name(args, subset, described))

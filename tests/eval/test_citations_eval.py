@@ -246,6 +246,16 @@ def test_a_sound_answerer_passes_the_gate(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert code == 0
 
 
+def test_a_run_is_credited_to_the_commit_it_started_at(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path
+) -> None:
+    # A commit made while a long run goes on (the checkout moves under it) must not take its figures.
+    commits = iter(["started-here", "committed-meanwhile"])
+    monkeypatch.setattr(command, "git_commit", lambda: next(commits))
+    _, out = run_cli(monkeypatch, tmp_path, hand_made_answers())
+    assert json.loads((out / "summary.json").read_text())["config"]["commit"] == "started-here"
+
+
 def test_compare_puts_two_runs_side_by_side(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
