@@ -250,8 +250,16 @@ def test_a_run_is_credited_to_the_commit_it_started_at(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path
 ) -> None:
     # A commit made while a long run goes on (the checkout moves under it) must not take its figures.
-    commits = iter(["started-here", "committed-meanwhile"])
-    monkeypatch.setattr(command, "git_commit", lambda: next(commits))
+    moved: list[bool] = []
+    run_questions = command.run_questions
+
+    def answer_then_commit(*args: Any, **kwargs: Any) -> Any:
+        results = run_questions(*args, **kwargs)
+        moved.append(True)
+        return results
+
+    monkeypatch.setattr(command, "run_questions", answer_then_commit)
+    monkeypatch.setattr(command, "git_commit", lambda: "committed-meanwhile" if moved else "started-here")
     _, out = run_cli(monkeypatch, tmp_path, hand_made_answers())
     assert json.loads((out / "summary.json").read_text())["config"]["commit"] == "started-here"
 
