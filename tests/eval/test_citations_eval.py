@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 
 import eval.citations_command as command
+import eval.runner as runner
 from eval.gate import EXIT_GATE_FAILED, GateSpecError, check, check_required, parse_thresholds
 from eval.judges import LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.questions import EvalQuestion
@@ -251,10 +252,9 @@ def test_a_run_is_credited_to_the_commit_it_started_at(
 ) -> None:
     # A commit made while a long run goes on (the checkout moves under it) must not take its figures.
     moved: list[bool] = []
-    run_questions = command.run_questions
 
     def answer_then_commit(*args: Any, **kwargs: Any) -> Any:
-        results = run_questions(*args, **kwargs)
+        results = runner.run_questions(*args, **kwargs)
         moved.append(True)
         return results
 
