@@ -15,6 +15,7 @@ from typing import Any
 from eval.gate import EXIT_GATE_FAILED, check, check_names, check_required, failure_message, parse_thresholds
 from eval.judges import Judge, LlmJudge, OfflineSupportJudge, RecordingJudge
 from eval.metrics import ALCE_AT_MOST_CITATIONS
+from eval.progress import Progress
 from eval.provenance import git_commit
 from eval.questions import (
     baseline_path,
@@ -124,9 +125,7 @@ def _citations(args: argparse.Namespace) -> int:
     try:
         source, collection, described = _open_source(args, settings)
         judge = _build_judge(args, settings, collection)
-        from tqdm import tqdm
-
-        with tqdm(total=len(questions), unit="question", desc="answer", file=sys.stderr, disable=None) as bar:
+        with Progress(total=len(questions), unit="question", desc="answer") as bar:
             results = run_questions(questions, source, RecordingJudge(judge), on_progress=bar.update)
     finally:
         if collection is not None:

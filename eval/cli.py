@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from pydantic import TypeAdapter
 from eval.calibration import fit_relevance, fit_support, read_jsonl
 from eval.citations_command import add_citations_commands
 from eval.judge_calibration import register_judge_calibration
+from eval.progress import Progress
 from eval.retrieval import evaluate_retrieval, load_beir
 from eval.squad import add_squad_command
 from eval.targets import add_targets_command
@@ -63,8 +63,6 @@ def _eval_store(settings: AnsweringConfig, dataset_name: str) -> Any:
 
 
 def _retrieval(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     settings = AnsweringConfig()
     if args.mode is not None:
         settings = settings.model_copy(update={"retrieval_mode": args.mode})
@@ -75,10 +73,10 @@ def _retrieval(args: argparse.Namespace) -> int:
         settings=settings.collection_settings(),
     )
     try:
-        with tqdm(total=len(dataset.documents), unit="doc", desc="index", file=sys.stderr, disable=None) as bar:
+        with Progress(total=len(dataset.documents), unit="doc", desc="index") as bar:
             collection.ingest(dataset.documents, on_progress=bar.update)
         retriever = Retriever(collection, settings.retrieval_settings())
-        with tqdm(total=len(dataset.queries), unit="query", desc="search", file=sys.stderr, disable=None) as bar:
+        with Progress(total=len(dataset.queries), unit="query", desc="search") as bar:
             scores = evaluate_retrieval(dataset, retriever, split=args.split, on_progress=bar.update)
     finally:
         collection.close()
