@@ -251,17 +251,22 @@ def load_snapshot(home: Path, *, tag: dict[str, object], state: StoreState) -> I
         try:
             directory = root / str(body["directory"])
             files: dict[str, list[int]] = body["files"]
-            for file_name, (size, crc) in files.items():
-                path = directory / file_name
-                if not path.is_file() or path.stat().st_size != size:
-                    raise SnapshotUnusable(f"the index snapshot's {file_name} is missing or has the wrong size")
-                if crc32_of(path) != crc:
-                    raise SnapshotUnusable(f"the index snapshot's {file_name} fails its checksum")
+            verify_files(directory, files)
             parts = _read_parts(directory, body, files)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as error:
             raise SnapshotUnusable(f"the index snapshot cannot be read ({error})") from error
     check_rows(parts, state)
     return parts
+
+
+def verify_files(directory: Path, files: dict[str, list[int]]) -> None:
+    """Raise SnapshotUnusable unless every file the manifest lists is there with its recorded size and CRC32."""
+    for file_name, (size, crc) in files.items():
+        path = directory / file_name
+        if not path.is_file() or path.stat().st_size != size:
+            raise SnapshotUnusable(f"the index snapshot's {file_name} is missing or has the wrong size")
+        if crc32_of(path) != crc:
+            raise SnapshotUnusable(f"the index snapshot's {file_name} fails its checksum")
 
 
 def read_manifest_body(root: Path) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from index.snapshot import (
     MANIFEST_NAME,
     SNAPSHOT_DIRECTORY,
     SnapshotUnusable,
-    crc32_of,
     describe_tag,
     read_manifest_body,
+    verify_files,
 )
 
 
@@ -43,16 +43,13 @@ def check_snapshot(home: Path, report: IntegrityReport, *, state: StoreState, ro
             report.notes.append(f"the index snapshot is stale (built from {describe_tag(tag)}): {rebuilt}")
             return
         directory = root / str(body["directory"])
-        for file_name, (size, crc) in body["files"].items():
-            path = directory / file_name
-            if not path.is_file() or path.stat().st_size != size or crc32_of(path) != crc:
-                report.notes.append(
-                    f"the index snapshot's {file_name} is missing or damaged, so it is not used: {rebuilt}"
-                )
-                return
+        verify_files(directory, body["files"])
         rowids = np.load(directory / "rowids.npy").tolist()
         checksums = np.load(directory / "checksums.npy").tolist()
-    except (SnapshotUnusable, OSError, ValueError, KeyError, TypeError) as error:
+    except SnapshotUnusable as reason:
+        report.notes.append(f"{reason}, so it is not used: {rebuilt}")
+        return
+    except (OSError, ValueError, KeyError, TypeError) as error:
         report.notes.append(f"the index snapshot cannot be read ({error}), so it is not used: {rebuilt}")
         return
     if dict(zip(rowids, checksums, strict=True)) != row_checksums:
