@@ -63,6 +63,11 @@ class Reading:
     sentences: Sequence[QuoteCandidate]
 
     @cached_property
+    def terms(self) -> tuple[frozenset[str], ...]:
+        """Each sentence's content terms, in sentence order (every check of a claim against a sentence reads them)."""
+        return tuple(frozenset(content_terms(sentence.text)) for sentence in self.sentences)
+
+    @cached_property
     def names(self) -> frozenset[str]:
         """The names the sentences use (capitalised, not sentence-initial), stemmed."""
         return frozenset(name for sentence in self.sentences for name in names_in(sentence.text))
@@ -157,8 +162,7 @@ class Reader:
                 for n in range(1, len(reading.sentences) + 1)
                 if n not in skip
                 and _facts_held(reading, sentence.text, [n])
-                and content_coverage(claim_terms, set(content_terms(reading.sentences[n - 1].text)))
-                >= self.settings.recite_min_coverage
+                and content_coverage(claim_terms, reading.terms[n - 1]) >= self.settings.recite_min_coverage
             ),
             key=lambda n: -len(words & set(reading.sentences[n - 1].text.lower().split())),
         )[:2]
@@ -176,4 +180,5 @@ def _facts_held(reading: Reading, claim: str, numbers: Sequence[int]) -> bool:
     if not numbers:
         return False
     cited = " ".join(reading.sentences[n - 1].text for n in numbers)
-    return numbers_in(claim) <= numbers_in(cited) and names_in(claim, known=reading.names) <= set(content_terms(cited))
+    held = frozenset().union(*(reading.terms[n - 1] for n in numbers))
+    return numbers_in(claim) <= numbers_in(cited) and names_in(claim, known=reading.names) <= held

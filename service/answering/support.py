@@ -64,7 +64,9 @@ def names_in(text: str, *, known: AbstractSet[str] = frozenset()) -> set[str]:
     return names
 
 
-def content_coverage(claim_terms: Sequence[str], quote_terms: set[str], idf: dict[str, float] | None = None) -> float:
+def content_coverage(
+    claim_terms: Sequence[str], quote_terms: AbstractSet[str], idf: dict[str, float] | None = None
+) -> float:
     """The (IDF-weighted) share of the claim's content terms found in the quote."""
     distinct = set(claim_terms)
     if not distinct:
