@@ -118,3 +118,13 @@ class FakeYesNoModel:
             wanted = [w for w in _WORD.findall(claim.group(1).lower()) if len(w) > 3]
             return 0.95 if all(w in words for w in wanted) else 0.05
         return 0.0
+
+
+class FakeClock:
+    """A clock that stands still until a test moves it (`clock.now = ...`)."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -5,18 +5,11 @@ from __future__ import annotations
 import io
 
 from eval.progress import Progress
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def test_a_log_gets_a_line_at_most_every_interval_and_one_at_the_end() -> None:
-    log, clock = io.StringIO(), _Clock()
+    log, clock = io.StringIO(), FakeClock()
     with Progress(total=5, desc="answer", unit="question", stream=log, every_s=60, clock=clock) as progress:
         for minute in (0.5, 0.9, 1.2, 1.4):
             clock.now = minute * 60
@@ -28,7 +21,7 @@ def test_a_log_gets_a_line_at_most_every_interval_and_one_at_the_end() -> None:
 
 
 def test_a_run_stopped_early_reports_how_far_it_got() -> None:
-    log, clock = io.StringIO(), _Clock()
+    log, clock = io.StringIO(), FakeClock()
     with Progress(total=9, desc="search", unit="query", stream=log, every_s=60, clock=clock) as progress:
         clock.now = 10
         progress.update(2)

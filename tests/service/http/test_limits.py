@@ -8,18 +8,11 @@ import time
 import pytest
 
 from service.http.limits import GenerationsBusy, GenerationSlots, HolderBusy, RateLimiter, retry_after_header
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 def test_a_bucket_allows_a_burst_then_refills_at_the_rate() -> None:
-    clock = Clock()
+    clock = FakeClock(1000.0)
     limiter = RateLimiter(60, clock=clock)  # one a second
     assert all(limiter.acquire("a") is None for _ in range(60))
     wait = limiter.acquire("a")
