@@ -306,9 +306,9 @@ class Collection:
         self._lexical.remove(rowids)
 
     def _load_indexes(self) -> None:
-        self._document_of = {}
         state = self.store.state()
-        tag = snapshot_tag(state, indexes=self._index_parameters())
+        parameters = self._index_parameters()
+        tag = snapshot_tag(state, indexes=parameters)
         try:
             parts = load_snapshot(self.home, tag=tag, state=state)
             self._dense, self._lexical, self._document_of = restore_indexes(parts, self.settings)
@@ -324,7 +324,7 @@ class Collection:
             self._add_to_indexes(rows.rowids, rows.document_ids, rows.tokens, rows.vectors)
             self._lexical.refresh()
             self.indexes_from = "database"
-            save_indexes(self.home, rows, self._dense, self._lexical, indexes=self._index_parameters())
+            save_indexes(self.home, rows, self._dense, self._lexical, indexes=parameters)
         stored = self.store.count_passages()
         indexed = self._dense.ntotal if self._dense is not None else 0
         if indexed != stored or len(self._lexical) != stored:
