@@ -296,7 +296,7 @@ class Answerer:
         idf = inverse_document_frequencies(frequencies, max(total, 1))
         ranked = rank_sentences(question, passages, embedder=collection.embedder, idf=idf)
         wanted = expected_answer_type(question)
-        return [r for r in ranked if can_answer(wanted, r.quote.text)]
+        return [r for r in ranked if can_answer(wanted, r.quote.text, question=question)]
 
     def _extract(self, ranked: Sequence[RelevantSentence]) -> Stage:
         picked = pick_extract(

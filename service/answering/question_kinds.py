@@ -22,6 +22,9 @@ _TIME_QUESTION = re.compile(
     re.IGNORECASE,
 )
 _PERSON_QUESTION = re.compile(r"^\s*(?:who|whom)\b", re.IGNORECASE)
+# "When American car companies rolled out their own cars, which policy ended?" asks for a policy, not a time: a
+# leading "when ..." clause followed by a question word is a condition, and the question proper comes after it.
+_LEADING_WHEN_CLAUSE = re.compile(r"^\s*when\b[^?]*?,\s*(?=(?:what|which|who|whom|how|where|why)\b)", re.IGNORECASE)
 
 _NUMBER = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?"
@@ -29,7 +32,8 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _TIME = re.compile(
-    r"\b(?:\d{4}|January|February|March|April|May|June|July|August|September|October|November|December"
+    r"\b(?:\d{4}s?|\d{1,2}(?:st|nd|rd|th) centur(?:y|ies)|centur(?:y|ies)"
+    r"|January|February|March|April|May|June|July|August|September|October|November|December"
     r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|ago|last (?:week|month|year)"
     r"|recently|decades?|years?|months?|weeks?|since|until|before|after)\b",
     re.IGNORECASE,
@@ -39,10 +43,15 @@ _PERSON = re.compile(
     r"|commander|official)\b"
     r"|\b[A-Z][a-z]+ [A-Z][a-z]+\b",
 )
+# A single capitalised word inside a sentence is a name too ("at the invitation of his half-brother Harthacnut"),
+# when the question does not already hold it: "Who is the president of Kyrgyzstan?" is not answered by a sentence
+# whose only name is Kyrgyzstan.
+_INNER_NAME = re.compile(r"(?<=[^\s.!?\"“(])\s+([A-Z]\w*)")
 
 
 def expected_answer_type(question: str) -> AnswerType | None:
     """The kind of answer the question asks for, when it is one of the checkable kinds."""
+    question = _LEADING_WHEN_CLAUSE.sub("", question, count=1)
     if _NUMBER_QUESTION.search(question):
         return "number"
     if _TIME_QUESTION.search(question):
@@ -52,12 +61,16 @@ def expected_answer_type(question: str) -> AnswerType | None:
     return None
 
 
-def can_answer(answer_type: AnswerType | None, sentence: str) -> bool:
-    """Whether the sentence holds something of the asked kind (always true when the kind is unknown)."""
+def can_answer(answer_type: AnswerType | None, sentence: str, *, question: str = "") -> bool:
+    """Whether the sentence holds something of the asked kind (always true when the kind is unknown); a person
+    may be a name the question does not hold."""
     if answer_type == "number":
         return bool(_NUMBER.search(sentence))
     if answer_type == "time":
         return bool(_TIME.search(sentence))
     if answer_type == "person":
-        return bool(_PERSON.search(sentence))
+        asked = {word.lower() for word in re.findall(r"\w+", question)}
+        return bool(_PERSON.search(sentence)) or any(
+            name.lower() not in asked for name in _INNER_NAME.findall(sentence)
+        )
     return True
