@@ -38,7 +38,9 @@ REFUSAL = "The articles do not answer this question."
 class AnsweringSettings:
     """Thresholds and sizes of the answering pipeline; the thresholds were fitted on the dev sets."""
 
-    k: int = 6
+    # Eight passages, not six: on bundled_dev two expected facts were only in the seventh and eighth passages
+    # (the reader still reads twelve sentences, so more passages cost only the cheap sentence ranking).
+    k: int = 8
     mode: Literal["generate", "extractive"] = "generate"
     prompt_passages: int = 4
     max_sentences: int = 4
