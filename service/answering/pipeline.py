@@ -189,6 +189,10 @@ class Answerer:
         if answerable and stage is None:
             picked = reader.pick(reading, count=reader.settings.quotes)
             stage = Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+        if stage is not None and stage.sentences:
+            cited = [supported.quote for _, quotes, _ in stage.sentences for supported in quotes]
+            if not reader.confirms(reading, cited):
+                stage = None
         done = time.perf_counter()
         timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
         if stage is None or not stage.sentences:

@@ -64,6 +64,28 @@ def names_in(text: str, *, known: AbstractSet[str] = frozenset()) -> set[str]:
     return names
 
 
+# "Russia is expanding its role for several reasons" claims the source gives reasons; the small judge passed it
+# against the article's first sentence ("...playing a more assertive role"), which gives none.
+_COUNTED_REASONS = re.compile(
+    r"\b(?:several|many|various|multiple|two|three|four|five|a number of|a few|main|key|following)\s+"
+    r"(?:\w+\s+)?(?:reasons|factors|causes|motives|drivers)\b",
+    re.IGNORECASE,
+)
+_GIVES_REASONS = re.compile(
+    r"\b(?:reasons?|factors?|causes?|motives?|drivers?|explained|because|first|second|third|finally)\b", re.IGNORECASE
+)
+
+
+def frames_reasons(claim: str) -> bool:
+    """Whether the claim announces a count of reasons ("for several reasons", "three main factors")."""
+    return bool(_COUNTED_REASONS.search(claim))
+
+
+def gives_reasons(text: str) -> bool:
+    """Whether the text speaks of reasons at all: what a claim that announces them must be cited to."""
+    return bool(_GIVES_REASONS.search(text))
+
+
 def content_coverage(
     claim_terms: Sequence[str], quote_terms: AbstractSet[str], idf: dict[str, float] | None = None
 ) -> float:

@@ -11,8 +11,10 @@ import pytest
 
 from index import Collection, Document, RetrievalSettings, Retriever
 from prompts.citations import DraftSentence
+from service.answering.extractive import RelevantSentence
 from service.answering.llm import LiteLLMChatModel, LLMSettings
 from service.answering.pipeline import REFUSAL, Answerer, AnsweringSettings
+from service.answering.quotes import QuoteCandidate
 from service.answering.reader import Reader, ReaderSettings, Reading
 from service.answering.support import HeuristicSupportScorer
 from tests.fakes import FakeChatModel, FakeEmbedder, FakeYesNoModel
@@ -92,13 +94,25 @@ def test_a_question_the_sentences_do_not_answer_is_refused_without_calling_the_w
 def test_a_written_answer_is_cited_to_exact_quotes(collection: Collection) -> None:
     chat = FakeChatModel(["Inspectors found cracks in two pillars [2]. The mayor resigned [1]."])
     answerer, _ = _answerer(collection, chat)
-    answer = answerer.answer("why was the bridge closed?")
+    answer = answerer.answer("what did the inspectors find on the bridge?")
     assert answer.mode == "generated" and answer.text == "Inspectors found cracks in two pillars [1]."
     quote = answer.citations[0]
     assert ARTICLE[quote.start : quote.end] == quote.quote == "Inspectors found cracks in two pillars of the bridge."
     assert answer.timings.first_sentence_ms is not None and answer.degraded is None
     # The writer saw the numbered sentences and the question, and nothing the judge was asked.
     assert "[2] Inspectors found cracks" in chat.prompts[0][-1]["content"]
+
+
+def test_an_answer_whose_cited_sentences_alone_do_not_answer_is_refused(collection: Collection) -> None:
+    # The shortlist answers (one of its sentences says the bridge was closed), but the only sentence the verified
+    # draft cites does not: the cracks are not the closure.
+    chat = FakeChatModel(["Inspectors found cracks in two pillars [2]."])
+    answerer, judge = _answerer(collection, chat)
+    answer = answerer.answer("why was the bridge closed?")
+    assert answer.abstained and answer.text == REFUSAL and not answer.citations
+    assert chat.prompts and answer.verification.kept == 1
+    confirmations = [a for a in judge.asked if "state the answer to this exact question" in a]
+    assert len(confirmations) == 2 and "[2]" not in confirmations[-1] and "pillars" in confirmations[-1]
 
 
 def test_extractive_answers_quote_the_sentences_the_judge_picks(collection: Collection) -> None:
@@ -191,3 +205,51 @@ def test_a_claim_is_only_re_cited_to_a_sentence_holding_most_of_its_words(collec
     checked, _ = reader.verify(reading, draft)
     assert [c.outcome for c in checked] == ["dropped", "recited"]
     assert checked[1].quotes[0].quote.text.startswith("A ferry")
+
+
+def test_a_claim_that_announces_reasons_must_be_cited_to_a_sentence_that_gives_reasons(collection: Collection) -> None:
+    reader, reading = _reading_with_yes_judge(collection)
+    closed = next(n for n, s in enumerate(reading.sentences, start=1) if s.text.startswith("The council"))
+    draft = [
+        # The closing sentence gives no reasons, however close its words: "several reasons" is not in it.
+        DraftSentence("The council closed the bridge for several reasons.", (closed,)),
+        DraftSentence("The council closed the bridge.", (closed,)),
+    ]
+    checked, _ = reader.verify(reading, draft)
+    assert [c.outcome for c in checked] == ["dropped", "kept"]
+
+
+def _ranked(texts: list[tuple[str, str]]) -> list[RelevantSentence]:
+    """Sentences of documents, best first; each starts where the previous one of its document ended."""
+    ends: dict[str, int] = {}
+    ranked = []
+    for rank, (document, text) in enumerate(texts):
+        start = ends.get(document, 0)
+        ends[document] = start + len(text) + 1
+        quote = QuoteCandidate(
+            passage_index=0, document_id=document, start=start, end=start + len(text), text=text, sentences=1
+        )
+        ranked.append(RelevantSentence(quote, 1.0 - rank / 100))
+    return ranked
+
+
+def test_an_enumeration_the_shortlist_holds_part_of_is_read_whole() -> None:
+    ranked = _ranked(
+        [
+            ("a", "It can be explained by three factors."),
+            ("a", "Second, the bridge is old."),
+            ("a", "Third, the ferry is cheaper."),
+            ("b", "The mayor spoke on Monday."),
+            ("b", "The town grew."),
+            ("a", "First, inspectors found cracks."),
+            ("b", "First, the river rose."),
+        ]
+    )
+    reader = Reader(FakeYesNoModel(), ReaderSettings(evidence_sentences=5))
+    texts = [s.text for s in reader.reading("why?", ranked).sentences]
+    # Document a's "First" takes the weakest other sentence's place; document b enumerates nothing shortlisted.
+    assert "First, inspectors found cracks." in texts and "The town grew." not in texts
+    assert "First, the river rose." not in texts and len(texts) == 5
+    # Without an enumeration in the shortlist, the five best are read.
+    plain = Reader(FakeYesNoModel(), ReaderSettings(evidence_sentences=5)).reading("why?", ranked[3:5] + ranked[:1])
+    assert len(plain.sentences) == 3

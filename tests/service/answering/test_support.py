@@ -12,6 +12,8 @@ from service.answering.support import (
     HeuristicSupportScorer,
     SupportWeights,
     content_coverage,
+    frames_reasons,
+    gives_reasons,
     inverse_document_frequencies,
     names_in,
     numbers_in,
@@ -145,3 +147,12 @@ def test_a_sentence_initial_word_is_a_name_when_the_sources_use_it_as_one() -> N
     assert known == {"dushanb", "lavrov", "uzbekistan"}
     assert names_in("Uzbekistan's president is Rahmon.", known=known) == {"uzbekistan", "rahmon"}
     assert names_in("The president is Rahmon.", known=known) == {"rahmon"}
+
+
+def test_a_claim_that_counts_reasons_needs_a_source_that_gives_them() -> None:
+    assert frames_reasons("Russia is expanding its role in Afghanistan for several reasons.")
+    assert frames_reasons("There are three main factors behind it.")
+    assert not frames_reasons("Russia has several bases in the region.")
+    assert gives_reasons("Its involvement can be explained by three factors.")
+    assert gives_reasons("First, Russia is concerned about the security of its southern flank.")
+    assert not gives_reasons("Russia is playing a more assertive role in managing the fallout.")
