@@ -127,6 +127,7 @@ class AnsweringConfig(BaseSettings):
     )
     evidence_sentences: int = Field(default=ReaderSettings.evidence_sentences, ge=1, le=40)
     answerable_threshold: float = Field(default=ReaderSettings.answerable_threshold, ge=0, le=1)
+    confirm_threshold: float = Field(default=ReaderSettings.confirm_threshold, ge=0, le=1)
     judge_support_threshold: float = Field(default=ReaderSettings.support_threshold, ge=0, le=1)
     judge_relevance_threshold: float = Field(default=ReaderSettings.relevance_threshold, ge=0, le=1)
 
@@ -176,6 +177,7 @@ class AnsweringConfig(BaseSettings):
         return ReaderSettings(
             evidence_sentences=self.evidence_sentences,
             answerable_threshold=self.answerable_threshold,
+            confirm_threshold=self.confirm_threshold,
             support_threshold=self.judge_support_threshold,
             relevance_threshold=self.judge_relevance_threshold,
         )
