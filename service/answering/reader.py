@@ -44,8 +44,8 @@ class ReaderSettings:
     # The same question asked again of only the sentences an answer ends up citing. The shortlist can make the
     # judge say yes through sentences the answer does not use ("What did the American officials promise
     # Tajikistan?": the shortlist lacked the answer, the pick quoted Shoigu's bases and the Taliban's promise, 0.24).
-    # On bundled_dev's picks (`footnote eval citations` after this change; probe numbers in the README): answerable
-    # questions scored 0.37-0.79, the one unanswerable question the shortlist let through 0.04.
+    # Fitted on bundled_dev's judge-picked quotes: answerable questions scored 0.37-0.79 on them, the one
+    # unanswerable question the shortlist let through 0.04.
     confirm_threshold: float = 0.3
     support_threshold: float = 0.43
     relevance_threshold: float = 0.6
@@ -204,13 +204,15 @@ def _with_whole_enumerations(ranked: Sequence[QuoteCandidate], *, count: int) ->
     """The `count` best sentences, the rest of any enumeration among them taking the places of the weakest."""
     best = list(ranked[:count])
     enumerating = {q.document_id for q in best if _ENUMERATION.match(q.text)}
-    if not enumerating:
-        return best
-    missing = [q for q in ranked[count:] if q.document_id in enumerating and _ENUMERATION.match(q.text)]
+
+    def is_item(quote: QuoteCandidate) -> bool:
+        return quote.document_id in enumerating and bool(_ENUMERATION.match(quote.text))
+
+    missing = [q for q in ranked[count:] if is_item(q)]
     if not missing:
         return best
-    items = [q for q in best if q.document_id in enumerating and _ENUMERATION.match(q.text)] + missing
-    others = [q for q in best if not (q.document_id in enumerating and _ENUMERATION.match(q.text))]
+    items = [q for q in best if is_item(q)] + missing
+    others = [q for q in best if not is_item(q)]
     kept = others[: max(count - len(items), 0)]
     return kept + items[: count - len(kept)]
 
