@@ -138,8 +138,13 @@ class Reader:
             return []
         best = max(probabilities)
         floor = max(self.settings.relevance_threshold, best - self.settings.relevance_margin)
-        chosen = sorted((i for i, p in enumerate(probabilities) if p >= floor), key=lambda i: -probabilities[i])[:count]
-        return [SupportedQuote(reading.sentences[i], probabilities[i]) for i in sorted(chosen)]
+        passing = sorted((i for i, p in enumerate(probabilities) if p >= floor), key=lambda i: -probabilities[i])
+        # An enumeration picked in part is quoted whole, as it is read whole: the canonical answer quoted the
+        # "three factors" sentence, "First" and "Second", then lost "Third" (0.72) to a sentence scored 0.74.
+        quotes = _with_whole_enumerations([reading.sentences[i] for i in passing], count=count)
+        position = {sentence: i for i, sentence in enumerate(reading.sentences)}
+        chosen = sorted(position[quote] for quote in quotes)
+        return [SupportedQuote(reading.sentences[i], probabilities[i]) for i in chosen]
 
     def write_messages(self, reading: Reading, *, max_sentences: int) -> list[Message]:
         """The conversation that asks the writer for a cited answer (markers are sentence numbers)."""

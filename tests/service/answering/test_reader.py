@@ -253,3 +253,41 @@ def test_an_enumeration_the_shortlist_holds_part_of_is_read_whole() -> None:
     # Without an enumeration in the shortlist, the five best are read.
     plain = Reader(FakeYesNoModel(), ReaderSettings(evidence_sentences=5)).reading("why?", ranked[3:5] + ranked[:1])
     assert len(plain.sentences) == 3
+
+
+class _TableJudge:
+    """Relevance by a table of sentence openings; anything else 0."""
+
+    name = "table-judge"
+
+    def __init__(self, table: dict[str, float]) -> None:
+        self.table = table
+
+    def yes_probabilities(self, conversations: object) -> list[float]:
+        asked = [str(conversation[-1]["content"]) for conversation in conversations]  # type: ignore[attr-defined]
+        return [next((p for opening, p in self.table.items() if f'"{opening}' in a), 0.0) for a in asked]
+
+
+def test_an_enumeration_picked_in_part_is_quoted_whole() -> None:
+    ranked = _ranked(
+        [
+            ("a", "It can be explained by three factors."),
+            ("a", "First, the bridge is old."),
+            ("a", "Second, the ferry is cheaper."),
+            ("a", "The mayor spoke on Monday."),
+            ("a", "Third, the town has no money."),
+        ]
+    )
+    judge = _TableJudge({"It can": 0.8, "First": 0.85, "Second": 0.82, "The mayor": 0.75, "Third": 0.72})
+    reader = Reader(judge, ReaderSettings())
+    reading = reader.reading("why?", ranked)
+    picked = [q.quote.text for q in reader.pick(reading, count=4)]
+    assert picked == [
+        "It can be explained by three factors.",
+        "First, the bridge is old.",
+        "Second, the ferry is cheaper.",
+        "Third, the town has no money.",
+    ]
+    # Below the relevance floor an item stays out: the judge decides what is relevant, the rule only what is cut.
+    judge.table["Third"] = 0.3
+    assert "Third, the town has no money." not in [q.quote.text for q in reader.pick(reading, count=4)]
