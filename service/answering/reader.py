@@ -223,12 +223,25 @@ def _with_whole_enumerations(ranked: Sequence[QuoteCandidate], *, count: int) ->
 
 
 def _facts_held(reading: Reading, claim: str, numbers: Sequence[int]) -> bool:
-    """Whether the numbered sentences hold every number and name the claim states, and speak of reasons when the
-    claim announces some."""
+    """Whether the numbered sentences hold every number and name the claim states, speak of reasons when the
+    claim announces some, and are the sources' own item of an enumeration the claim names ("Second, ...")."""
     if not numbers:
         return False
     cited = " ".join(reading.sentences[n - 1].text for n in numbers)
     held = frozenset().union(*(reading.terms[n - 1] for n in numbers))
     if frames_reasons(claim) and not gives_reasons(cited):
         return False
+    if not _ordinal_held(reading, claim, numbers):
+        return False
     return numbers_in(claim) <= numbers_in(cited) and names_in(claim, known=reading.names) <= held
+
+
+def _ordinal_held(reading: Reading, claim: str, numbers: Sequence[int]) -> bool:
+    """A claim opening "Second, ..." cites the sentence that opens so when the sources have one: asked "What is
+    the second?", the writer put "Second," before the article's sentence about Daesh, and the judge passed it."""
+    opening = _ENUMERATION.match(claim)
+    if opening is None:
+        return True
+    ordinal = opening.group(0).lower()
+    same = {n for n, s in enumerate(reading.sentences, start=1) if s.text.lower().startswith(ordinal)}
+    return not same or bool(same & set(numbers))

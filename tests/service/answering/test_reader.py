@@ -291,3 +291,24 @@ def test_an_enumeration_picked_in_part_is_quoted_whole() -> None:
     # Below the relevance floor an item stays out: the judge decides what is relevant, the rule only what is cut.
     judge.table["Third"] = 0.3
     assert "Third, the town has no money." not in [q.quote.text for q in reader.pick(reading, count=4)]
+
+
+def test_a_claim_naming_an_item_of_the_sources_enumeration_must_cite_that_item() -> None:
+    ranked = _ranked(
+        [
+            ("a", "First, the bridge is old."),
+            ("a", "Second, the ferry is cheaper."),
+            ("a", "The mayor spoke on Monday."),
+        ]
+    )
+    reader = Reader(_YesJudge(), ReaderSettings())
+    reading = reader.reading("what is the second reason?", ranked)
+    draft = [
+        # The sources' second item is the ferry: "Second," on the mayor's sentence is a claim they do not make.
+        DraftSentence("Second, the mayor spoke on Monday.", (3,)),
+        DraftSentence("Second, the ferry is cheaper.", (2,)),
+        # The sources have no third item: the writer's own ordering words are not checked.
+        DraftSentence("Third, the mayor spoke on Monday.", (3,)),
+    ]
+    checked, _ = reader.verify(reading, draft)
+    assert [c.outcome for c in checked] == ["dropped", "kept", "kept"]
