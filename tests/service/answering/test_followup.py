@@ -27,6 +27,28 @@ def test_follow_ups(question: str, expected: str) -> None:
     assert standalone_question(question, HISTORY) == expected
 
 
+TAJIK_HISTORY = [
+    Turn(role="user", content="Who is Tajikistan's president?"),
+    Turn(role="assistant", content="Tajikistan's President is Emomali Rahmon [1]."),
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # The follow-up names a new entity and repeats the rest: the entity is swapped, possessive or not.
+        ("And Kyrgyzstan's president?", "Who is Kyrgyzstan's president?"),
+        ("and Kyrgyzstan?", "Who is Kyrgyzstan's president?"),
+        # It asks something the previous question did not: swapping would lose "army", so both are searched.
+        ("And Kyrgyzstan's army?", "Who is Tajikistan's president? And Kyrgyzstan's army?"),
+        # Two new entities: which one replaces which is unknowable.
+        ("And Kyrgyzstan or Kazakhstan?", "Who is Tajikistan's president? And Kyrgyzstan or Kazakhstan?"),
+    ],
+)
+def test_a_follow_up_about_another_entity_asks_the_previous_question_of_it(question: str, expected: str) -> None:
+    assert standalone_question(question, TAJIK_HISTORY) == expected
+
+
 def test_without_history_the_question_is_unchanged() -> None:
     assert standalone_question("and China?", []) == "and China?"
     assert standalone_question("and China?", [Turn(role="assistant", content="Hello.")]) == "and China?"
