@@ -29,7 +29,7 @@ from service.answering.pipeline import (
     RetrievedPassages,
     final_answer,
 )
-from service.answering.resources import build_answerer, index_demo_corpus_if_empty, open_collection
+from service.answering.resources import build_answerer, index_demo_corpus_if_empty, open_collection, preload_models
 from service.answering.support import HeuristicSupportScorer, SupportScorer
 
 __all__ = [
@@ -64,4 +64,5 @@ __all__ = [
     "index_demo_corpus_if_empty",
     "install_embedded_model",
     "open_collection",
+    "preload_models",
 ]

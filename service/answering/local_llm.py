@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
+from index.threads import thread_counts
 from service.answering.model_files import LocalModelMissingError, verified_model_path
 
 LOCAL_PROVIDER = "footnote"
@@ -21,7 +22,15 @@ _CONTEXT_TOKENS = 4096
 # judge can hold it across a run of questions that share a prompt prefix.
 LLAMA_LOCK = threading.RLock()
 
-__all__ = ["DEFAULT_LOCAL_MODEL", "LLAMA_LOCK", "LOCAL_PROVIDER", "LocalModelMissingError", "chatml", "local_llama"]
+__all__ = [
+    "DEFAULT_LOCAL_MODEL",
+    "LLAMA_LOCK",
+    "LOCAL_PROVIDER",
+    "LocalModelMissingError",
+    "chatml",
+    "chatml_turns",
+    "local_llama",
+]
 
 
 @lru_cache(maxsize=1)
@@ -36,12 +45,13 @@ def _load_llama(path: str, threads: int) -> Any:
     return llama
 
 
-def local_llama(*, threads: int = 2) -> Any:
-    """The embedded model, loaded once per process from its verified file."""
-    return _load_llama(str(verified_model_path()), threads)
+def local_llama(*, threads: int | None = None) -> Any:
+    """The embedded model, loaded once per process from its verified file (with the thread policy's count unless
+    told otherwise: another count loads the weights again, in place of the first copy)."""
+    return _load_llama(str(verified_model_path()), threads or thread_counts().llama)
 
 
-def preload_local_model(*, threads: int = 2) -> None:
+def preload_local_model(*, threads: int | None = None) -> None:
     """Load the embedded model's weights now rather than on the first question."""
     local_llama(threads=threads)
 
@@ -49,8 +59,12 @@ def preload_local_model(*, threads: int = 2) -> None:
 def chatml(messages: Sequence[dict[str, str]]) -> str:
     """Qwen's chat format, written out here so the writer and the judge tokenise a shared start identically and
     llama.cpp reuses its cached state for it (the fixed instructions go first, what varies goes last)."""
-    turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return f"{turns}<|im_start|>assistant\n"
+    return f"{chatml_turns(messages)}<|im_start|>assistant\n"
+
+
+def chatml_turns(messages: Sequence[dict[str, str]]) -> str:
+    """The messages in Qwen's chat format without the assistant's opening: the start a longer conversation shares."""
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
 
 
 def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +78,7 @@ def _generation_options(optional_params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def register_local_provider(*, threads: int = 2) -> None:
+def register_local_provider(*, threads: int | None = None) -> None:
     """Make `footnote/qwen2.5-coder-1.5b` a litellm model (idempotent)."""
     import litellm
 
@@ -85,7 +99,7 @@ def _handler_class() -> type:
     class LocalLlamaProvider(CustomLLM):
         """litellm's custom-provider interface over an in-process llama.cpp model."""
 
-        def __init__(self, *, threads: int) -> None:
+        def __init__(self, *, threads: int | None) -> None:
             super().__init__()
             self._threads = threads
             self._lock = LLAMA_LOCK

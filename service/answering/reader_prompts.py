@@ -20,11 +20,11 @@ def reader_messages(
 ) -> list[Message]:
     """System rules, the worked examples, then the sentences, the question and the task."""
     context = render("reader_context", sentences=list(sentences), question=question, history=list(history))
-    return [*_fixed_start(), {"role": "user", "content": f"{context} {task}"}]
+    return [*fixed_start(), {"role": "user", "content": f"{context} {task}"}]
 
 
 @lru_cache(maxsize=1)
-def _fixed_start() -> tuple[Message, ...]:
+def fixed_start() -> tuple[Message, ...]:
     """The conversation start every reader question shares: rules, a written answer, one question of each kind."""
     examples = yaml.safe_load((TEMPLATES / "reader_examples.yaml").read_text(encoding="utf-8"))
     sentences = list(examples["sentences"])

@@ -6,7 +6,7 @@ import logging
 
 from index import Collection, MilvusCollection, Retriever, load_paths
 from service.answering.config import AnsweringConfig
-from service.answering.judge import yes_no_model
+from service.answering.judge import LocalYesNoModel, yes_no_model
 from service.answering.llm import LiteLLMChatModel
 from service.answering.local_llm import LOCAL_PROVIDER
 from service.answering.model_files import LocalModelMissingError, verified_model_path
@@ -76,3 +76,11 @@ def build_reader(config: AnsweringConfig) -> Reader | None:
             logger.warning("no model judge, the heuristic decides: %s", error)
             return None
     return Reader(yes_no_model(settings), config.reader_settings())
+
+
+def preload_models(answerer: Answerer) -> None:
+    """Load the writer's weights and the judge's fixed conversation start now, not on the first question."""
+    if isinstance(answerer.chat_model, LiteLLMChatModel):
+        answerer.chat_model.preload()
+    if answerer.reader is not None and isinstance(answerer.reader.judge, LocalYesNoModel):
+        answerer.reader.judge.preload()

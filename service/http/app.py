@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from index import FootnoteError
-from service.answering import LiteLLMChatModel, build_answerer, index_demo_corpus_if_empty, open_collection
+from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection, preload_models
 from service.http.auth import allowed_origins
 from service.http.errors import install_error_handlers
 from service.http.middleware import CorsMiddleware, RequestContextMiddleware
@@ -28,8 +28,7 @@ def load_resources(settings: Settings) -> Resources:
     index_demo_corpus_if_empty(collection, settings)
     collection.embedder.embed_query("warm up")
     answerer = build_answerer(collection, settings)
-    if isinstance(answerer.chat_model, LiteLLMChatModel):
-        answerer.chat_model.preload()
+    preload_models(answerer)
     return Resources(collection=collection, answerer=answerer)
 
 

@@ -16,6 +16,9 @@ from service.answering.judge import (
     _probability_from_response,
     support_conversation,
 )
+from service.answering.local_llm import LLAMA_LOCK, chatml_turns, local_llama
+from service.answering.model_files import models_dir
+from service.answering.reader_prompts import fixed_start
 from tests.fakes import FakeYesNoModel
 
 
@@ -79,3 +82,16 @@ def test_the_embedded_judge_tells_support_from_a_wrong_number() -> None:
         ]
     )
     assert supported > 0.5 > max(wrong_date, wrong_place)
+
+
+@pytest.mark.slow
+def test_the_embedded_judge_starts_each_process_from_the_readers_saved_fixed_start() -> None:
+    judge = LocalYesNoModel(name="footnote/qwen2.5-coder-1.5b")
+    judge.preload()
+    with LLAMA_LOCK:
+        llama = local_llama()
+        start = llama.tokenize(chatml_turns(fixed_start()).encode(), add_bos=False, special=True)
+        assert llama.n_tokens >= len(start)
+        assert llama.input_ids[: len(start)].tolist() == start
+    # Saved for the next process, under a name only this model, build and start produce.
+    assert list((models_dir() / "prompt-states").glob("*.state"))
