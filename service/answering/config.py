@@ -129,7 +129,6 @@ class AnsweringConfig(BaseSettings):
     answerable_threshold: float = Field(default=ReaderSettings.answerable_threshold, ge=0, le=1)
     confirm_threshold: float = Field(default=ReaderSettings.confirm_threshold, ge=0, le=1)
     judge_support_threshold: float = Field(default=ReaderSettings.support_threshold, ge=0, le=1)
-    judge_relevance_threshold: float = Field(default=ReaderSettings.relevance_threshold, ge=0, le=1)
 
     @model_validator(mode="after")
     def _replicas_need_milvus(self) -> AnsweringConfig:
@@ -179,7 +178,7 @@ class AnsweringConfig(BaseSettings):
             answerable_threshold=self.answerable_threshold,
             confirm_threshold=self.confirm_threshold,
             support_threshold=self.judge_support_threshold,
-            relevance_threshold=self.judge_relevance_threshold,
+            best_sentences=self.extract_sentences,
         )
 
     def judge_settings(self) -> LLMSettings | None:

@@ -47,7 +47,7 @@ def test_the_embedded_model_is_installed_whole_and_verified() -> None:
 @pytest.mark.slow
 def test_embedded_model_through_litellm_completion_streaming_and_async() -> None:
     litellm = import_litellm()
-    register_local_provider(threads=2)
+    register_local_provider()
     response = litellm.completion(model=DEFAULT_LOCAL_MODEL, messages=MESSAGES, max_tokens=24, temperature=0)
     text = response.choices[0].message.content
     assert isinstance(text, str) and text.strip()
