@@ -167,7 +167,7 @@ class Answerer:
         """The model reads the shortlisted sentences: answer or refuse, write and verify, or pick quotes."""
         assert self.reader is not None
         reader = self.reader
-        reading = reader.reading(question, ranked, history)
+        reading = reader.reading(question, ranked, history, standalone=standalone)
         answerable = reader.is_answerable(reading)
         stats, usage, degraded = VerificationStats(), TokenUsage(), None
         stage: Stage | None = None

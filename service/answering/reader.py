@@ -74,6 +74,14 @@ class Reading:
     sentences: Sequence[QuoteCandidate]
     # The same sentences with their relevance by the heuristic, most relevant first.
     ranked: Sequence[RelevantSentence] = ()
+    # The question as it stands on its own ("Who is Uzbekistan's president?" for "And Uzbekistan's president?"
+    # after "Who is Tajikistan's president?"): what the question asks for is read from it.
+    standalone: str = ""
+
+    @property
+    def asked(self) -> str:
+        """The question on its own: the standalone rewrite of a follow-up, else the question."""
+        return self.standalone or self.question
 
     @cached_property
     def terms(self) -> tuple[frozenset[str], ...]:
@@ -103,7 +111,9 @@ class Reader:
     def name(self) -> str:
         return self.judge.name
 
-    def reading(self, question: str, ranked: Sequence[RelevantSentence], history: Sequence[Turn] = ()) -> Reading:
+    def reading(
+        self, question: str, ranked: Sequence[RelevantSentence], history: Sequence[Turn] = (), *, standalone: str = ""
+    ) -> Reading:
         """The most relevant sentences by the heuristic, put back in document order so the model reads prose.
 
         An enumeration the shortlist holds part of is completed: "Second, ..." and "Third, ..." shortlisted pull
@@ -118,7 +128,9 @@ class Reader:
             first_seen.setdefault(quote.document_id, len(first_seen))
         ordered = sorted(shortlisted, key=lambda q: (first_seen[q.document_id], q.start))
         by_relevance = tuple(RelevantSentence(q, relevance[q]) for q in shortlisted)
-        return Reading(question=question, history=tuple(history), sentences=ordered, ranked=by_relevance)
+        return Reading(
+            question=question, history=tuple(history), sentences=ordered, ranked=by_relevance, standalone=standalone
+        )
 
     def answerability(self, reading: Reading) -> float:
         """P(the sentences state the answer to this exact question)."""
@@ -146,7 +158,7 @@ class Reader:
         said that the sentences answer, and says again of the quotes alone (`confirms`) before they are shipped.
         """
         best = self._best(reading)
-        reasons = _announced_reasons(reading) if _ASKS_REASONS.search(reading.question) else []
+        reasons = _announced_reasons(reading) if _ASKS_REASONS.search(reading.asked) else []
         shortlist = [r.quote for r in reading.ranked]
         chosen = reasons + [q for q in _with_enumerations_of_two(best, shortlist) if q not in reasons]
         kept = set(chosen[:count])
@@ -162,8 +174,8 @@ class Reader:
         is answered by two sentences, each naming one of its names.
         """
         ranked = list(reading.ranked)
-        asked = names_in(reading.question, known=reading.names)
-        if asked and expected_answer_type(reading.question) is not None:
+        asked = names_in(reading.asked, known=reading.names)
+        if asked and expected_answer_type(reading.asked) is not None:
             ranked = [r for r in ranked if asked & set(content_terms(r.quote.text))]
         if not ranked:
             return []

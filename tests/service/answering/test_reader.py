@@ -11,6 +11,7 @@ import pytest
 
 from index import Collection, Document, RetrievalSettings, Retriever
 from prompts.citations import DraftSentence
+from service.answering.answer_models import Turn
 from service.answering.extractive import RelevantSentence
 from service.answering.llm import LiteLLMChatModel, LLMSettings
 from service.answering.pipeline import REFUSAL, Answerer, AnsweringSettings
@@ -337,6 +338,23 @@ def test_a_question_for_a_person_is_answered_only_by_sentences_naming_what_it_as
         "Tajikistan's President Emomali Rahmon sounded the alarm.",
         "Talks stalled in Kyrgyzstan and Kazakhstan.",
     ]
+
+
+def test_a_follow_up_asks_for_what_its_standalone_question_asks_for() -> None:
+    ranked = _ranked(
+        [
+            ("a", "Tajikistan's President Emomali Rahmon sounded the alarm."),
+            ("a", "Drills were held in Uzbekistan."),
+            ("a", "The ferry runs every twenty minutes."),
+        ]
+    )
+    reader = Reader(FakeYesNoModel(), ReaderSettings())
+    history = [Turn(role="user", content="Who is Tajikistan's president?")]
+    reading = reader.reading(
+        "And Uzbekistan's president?", ranked, history, standalone="Who is Uzbekistan's president?"
+    )
+    # "And Uzbekistan's president?" alone asks for no kind of answer; on its own it asks for a person of Uzbekistan.
+    assert [q.quote.text for q in reader.pick(reading, count=5)] == ["Drills were held in Uzbekistan."]
 
 
 def test_an_enumeration_two_of_the_best_sentences_belong_to_is_quoted_whole() -> None:
