@@ -85,13 +85,15 @@ def _read_checked(path: Path) -> bytes | None:
     if not data.startswith(_MAGIC):
         return None
     header_end = data.find(b"\n", len(_MAGIC))
+    if header_end < 0:
+        return None
     try:
         header = json.loads(data[len(_MAGIC) : header_end])
         size, sha256 = int(header["size"]), str(header["sha256"])
     except (ValueError, KeyError, TypeError):
         return None
     payload = data[header_end + 1 :]
-    if header_end < 0 or len(payload) != size or hashlib.sha256(payload).hexdigest() != sha256:
+    if len(payload) != size or hashlib.sha256(payload).hexdigest() != sha256:
         logger.warning("the saved model state %s is damaged; it will be written again", path)
         return None
     return payload
