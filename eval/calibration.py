@@ -37,6 +37,31 @@ def best_threshold(scores: Sequence[float], positives: Sequence[bool]) -> Thresh
     return best
 
 
+def balanced_threshold(
+    sets: Sequence[tuple[Sequence[float], Sequence[bool]]], *, tolerance: float = 0.015, step: float = 0.01
+) -> Threshold:
+    """The cut on a grid whose mean accuracy over the sets, each counting equally, is best; where a run of cuts
+    comes within `tolerance` of that best, the middle of the run, so that no set's last example sets the cut."""
+    cuts = [round(step * n, 4) for n in range(round(1 / step) + 1)]
+
+    def mean_accuracy(cut: float) -> float:
+        return sum(
+            sum((score >= cut) == positive for score, positive in zip(scores, labels, strict=True)) / len(scores)
+            for scores, labels in sets
+        ) / len(sets)
+
+    accuracies = [mean_accuracy(cut) for cut in cuts]
+    best = max(accuracies)
+    first = next(n for n, accuracy in enumerate(accuracies) if accuracy == best)
+    low = high = first
+    while low > 0 and accuracies[low - 1] >= best - tolerance:
+        low -= 1
+    while high + 1 < len(cuts) and accuracies[high + 1] >= best - tolerance:
+        high += 1
+    middle = cuts[(low + high) // 2]
+    return Threshold(middle, round(mean_accuracy(middle), 4), sum(len(scores) for scores, _ in sets))
+
+
 def read_jsonl(path: Path) -> list[dict[str, object]]:
     """Every JSON object of a JSONL file."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

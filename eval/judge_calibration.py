@@ -1,8 +1,9 @@
 """Fit the model judge's thresholds on development data, and measure it on pairs it was not fitted on.
 
 `footnote eval calibrate-judge`: support is fitted on one half of `support_dev.jsonl` (every other line) and
-its accuracy reported on the other half; answerability is fitted on the question sets given (the bundled dev
-set, and a SQuAD 2.0 tuning sample over its own corpus when one is passed), never on a reported set.
+its accuracy reported on the other half; answerability and the confirmation (the same question asked of the
+extractive path's quotes alone) are fitted on the question sets given (the bundled dev set, and a SQuAD 2.0 tuning
+sample over its own corpus when one is passed), never on a reported set.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.calibration import Threshold, best_threshold, read_jsonl
+from eval.calibration import Threshold, balanced_threshold, best_threshold, read_jsonl
 from eval.citations_command import _eval_collection
 from index import DocumentLoadError
 from service.answering import Answerer, AnsweringConfig, Turn, build_answerer
@@ -55,18 +56,23 @@ def support_scores(config: AnsweringConfig, rows: Sequence[dict[str, object]]) -
     return judge.yes_probabilities([support_conversation(str(r["claim"]), [str(r["evidence"])]) for r in rows])
 
 
-def answerability_scores(answerer: Answerer, rows: Sequence[dict[str, object]]) -> list[float]:
-    """The judge's P(the shortlisted sentences answer the question) for each question."""
-    if answerer.reader is None:
+def answerability_scores(answerer: Answerer, rows: Sequence[dict[str, object]]) -> tuple[list[float], list[float]]:
+    """For each question, the judge's P(the shortlisted sentences answer it), and P(the extractive path's quotes
+    alone answer it): the written path's first check, and the confirmation that decides on both paths."""
+    reader = answerer.reader
+    if reader is None:
         raise DocumentLoadError("no model judge is available (is the embedded model installed?)")
-    scores = []
+    shortlisted, quoted = [], []
     for row in rows:
         history = [Turn.model_validate(turn) for turn in row.get("history", []) or []]  # type: ignore[attr-defined]
         standalone = standalone_question(str(row["question"]), history)
         passages = answerer.retriever.search(standalone, k=answerer.settings.k)
         ranked = answerer.rank_evidence(standalone, passages)
-        scores.append(answerer.reader.answerability(answerer.reader.reading(str(row["question"]), ranked, history)))
-    return scores
+        reading = reader.reading(str(row["question"]), ranked, history, standalone=standalone)
+        shortlisted.append(reader.answerability(reading))
+        picked = [supported.quote for supported in reader.pick(reading, count=reader.settings.quotes)]
+        quoted.append(reader.confirmation(reading, picked) if picked else 0.0)
+    return shortlisted, quoted
 
 
 def _calibrate_judge(args: argparse.Namespace) -> int:
@@ -85,6 +91,7 @@ def _calibrate_judge(args: argparse.Namespace) -> int:
     print(f"  held-out support pairs: accuracy {held:.4f} on {len(held_rows)} pairs at that threshold")
     scores: list[float] = []
     labels: list[bool] = []
+    confirmations: list[tuple[list[float], list[bool]]] = []
     for spec in args.question_set or [str(DATASETS / "bundled_dev.jsonl")]:
         path_text, _, corpus_text = str(spec).partition(":")
         corpus = Path(corpus_text) if corpus_text else config.demo_corpus
@@ -92,17 +99,30 @@ def _calibrate_judge(args: argparse.Namespace) -> int:
         collection = _eval_collection(config, corpus)
         try:
             answerer = build_answerer(collection, config)
-            found = answerability_scores(answerer, questions)
+            found, confirmed = answerability_scores(answerer, questions)
         finally:
             collection.close()
         truth = [bool(q["answerable"]) for q in questions]
         print(f"  {path_text}: {len(questions)} questions, accuracy {accuracy_at(0.5, found, truth):.4f} at 0.5")
+        print(
+            "    confirmation accuracy: "
+            + "  ".join(
+                f"{cut:.2f}: {accuracy_at(cut, confirmed, truth):.3f}"
+                for cut in (0.3, 0.36, 0.4, 0.44, 0.48, 0.52, 0.6)
+            )
+        )
         scores += found
         labels += truth
+        confirmations.append((confirmed, truth))
     answerable: Threshold = best_threshold(scores, labels)
     print(
         f"FOOTNOTE_ANSWERABLE_THRESHOLD={answerable.value}  "
         f"(accuracy {answerable.accuracy} on {answerable.examples} questions)"
+    )
+    confirm = balanced_threshold(confirmations)
+    print(
+        f"FOOTNOTE_CONFIRM_THRESHOLD={confirm.value}  (mean accuracy {confirm.accuracy} over {len(confirmations)} "
+        f"sets, each counting equally; {confirm.examples} questions)"
     )
     if args.json is not None:
         args.json.write_text(
@@ -113,6 +133,8 @@ def _calibrate_judge(args: argparse.Namespace) -> int:
                     "answerable": {"threshold": answerable.value, "accuracy": answerable.accuracy},
                     "answerable_scores": scores,
                     "answerable_labels": labels,
+                    "confirm": {"threshold": confirm.value, "mean_accuracy": confirm.accuracy},
+                    "confirm_scores": [scores for scores, _ in confirmations],
                 },
                 indent=2,
             ),

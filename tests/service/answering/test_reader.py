@@ -121,9 +121,17 @@ def test_extractive_answers_quote_the_best_sentences_once_the_judge_says_they_an
     answer = answerer.answer("what will happen to the bridge?")
     assert answer.mode == "extractive" and all(s.origin == "quoted" for s in answer.sentences)
     assert 1 <= len(answer.citations) <= 3 and any("bridge" in c.quote for c in answer.citations)
-    # Asked whether the shortlist answers, then whether the quotes alone do; never sentence by sentence.
-    assert [a for a in judge.asked if "state the answer to this exact question" in a] == judge.asked[-2:]
-    assert not any("Does sentence [" in asked for asked in judge.asked)
+    # One question only: whether the quotes alone answer, with exactly the quotes as its sentences.
+    assert len(judge.asked) == 1 and "state the answer to this exact question" in judge.asked[0]
+    read = [line.split("] ", 1)[1] for line in judge.asked[0].splitlines() if line.startswith("[")]
+    assert read == [c.quote for c in answer.citations]
+
+
+def test_extractive_quotes_the_judge_says_do_not_answer_are_refused(collection: Collection) -> None:
+    answerer, judge = _answerer(collection, None)
+    answer = answerer.answer("how often does the old bridge open for boats?")
+    assert answer.abstained and answer.text == REFUSAL and not answer.citations
+    assert len(judge.asked) == 1 and "state the answer to this exact question" in judge.asked[0]
 
 
 class _SilentServer(http.server.BaseHTTPRequestHandler):
