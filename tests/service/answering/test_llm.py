@@ -98,10 +98,13 @@ def ask_with_verbatim_quotes(env: dict[str, str]) -> dict[str, Any]:
     assert asked.returncode == 0, asked.stderr
     answer: dict[str, Any] = json.loads(asked.stdout)
     assert not answer["abstained"] and answer["citations"], answer["text"]
+    # One `docs show` per cited article, not per citation: each is a new process.
+    texts = {
+        document: json.loads(footnote("docs", "show", document, "--json", env=env).stdout)["text"]
+        for document in {citation["document_id"] for citation in answer["citations"]}
+    }
     for citation in answer["citations"]:
-        shown = footnote("docs", "show", citation["document_id"], "--json", env=env)
-        text = json.loads(shown.stdout)["text"]
-        assert text[citation["start"] : citation["end"]] == citation["quote"]
+        assert texts[citation["document_id"]][citation["start"] : citation["end"]] == citation["quote"]
         assert f"[{citation['marker']}]" in answer["text"]
     return answer
 
@@ -112,11 +115,8 @@ def test_ask_end_to_end_with_the_embedded_models(tmp_path: Path) -> None:
     # the path, not the speed (bench/ measures that).
     environment = {**os.environ, "FOOTNOTE_HOME": str(tmp_path / "home"), "FOOTNOTE_LLM_TIMEOUT_S": "400"}
     ask_with_verbatim_quotes(environment)
-    refused = footnote("ask", "Who won the 2022 World Cup?", "--json", env=environment)
-    assert refused.returncode == 0, refused.stderr
-    assert json.loads(refused.stdout)["abstained"] is True
-    readable = footnote("ask", "What is the population of Kabul?", env=environment)
-    assert readable.returncode == 0 and readable.stdout.startswith("The articles do not answer this question.")
+    refused = footnote("ask", "What is the population of Kabul?", env=environment)
+    assert refused.returncode == 0 and refused.stdout.startswith("The articles do not answer this question.")
 
 
 @pytest.mark.slow
