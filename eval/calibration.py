@@ -58,8 +58,8 @@ def balanced_threshold(
         low -= 1
     while high + 1 < len(cuts) and accuracies[high + 1] >= best - tolerance:
         high += 1
-    middle = cuts[(low + high) // 2]
-    return Threshold(middle, round(mean_accuracy(middle), 4), sum(len(scores) for scores, _ in sets))
+    middle = (low + high) // 2
+    return Threshold(cuts[middle], round(accuracies[middle], 4), sum(len(scores) for scores, _ in sets))
 
 
 def read_jsonl(path: Path) -> list[dict[str, object]]:

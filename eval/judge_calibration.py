@@ -134,7 +134,7 @@ def _calibrate_judge(args: argparse.Namespace) -> int:
                     "answerable_scores": scores,
                     "answerable_labels": labels,
                     "confirm": {"threshold": confirm.value, "mean_accuracy": confirm.accuracy},
-                    "confirm_scores": [scores for scores, _ in confirmations],
+                    "confirm_scores": [confirmed for confirmed, _ in confirmations],
                 },
                 indent=2,
             ),

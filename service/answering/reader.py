@@ -162,8 +162,8 @@ class Reader:
 
         Asked why (or for reasons), the sources' own list of them when the sentences hold one: the sentence that
         announces it ("... can be explained by three factors") and its items. Otherwise, and after that list, the
-        heuristic's best sentences, with the rest of an enumeration two of them belong to. The judge has already
-        said that the sentences answer, and says again of the quotes alone (`confirms`) before they are shipped.
+        heuristic's best sentences, with the rest of an enumeration two of them belong to. No model call: whether
+        the quotes alone answer is the judge's to say (`confirms`) before they are shipped.
         """
         best = self._best(reading)
         reasons = _announced_reasons(reading) if _ASKS_REASONS.search(reading.asked) else []
