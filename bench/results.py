@@ -4,7 +4,7 @@ Runs, on the same texts and the same embedding model: ingest (Footnote vs the ra
 embedding backend), search latency at 1e4 and 1e5 passages (Footnote vs raw FAISS vs LlamaIndex), retrieval
 quality on SciFact test (Footnote's modes vs bm25s vs the published figures, and the int8 backend's cost),
 and the embedded `ask`. The raw figures go to bench/out/results.json; `--render` rebuilds RESULTS.md from
-that file without measuring anything.
+that file without measuring anything, and `--update --parts ask` measures one part again and keeps the others.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from bench.common import PROJECT_ROOT
 from harness import results_markdown
 from harness.provenance import commit, machine
+from harness.results_markdown import updated
 
 RESULTS_JSON = PROJECT_ROOT / "bench" / "out" / "results.json"
 RESULTS_MD = PROJECT_ROOT / "bench" / "RESULTS.md"
@@ -107,12 +108,21 @@ def main() -> None:
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check the wiring (minutes)")
     parser.add_argument("--render", action="store_true", help="rebuild RESULTS.md from bench/out/results.json")
+    parser.add_argument(
+        "--update", action="store_true", help="measure --parts again, keeping the other parts of bench/out/results.json"
+    )
     parser.add_argument("--output", type=Path, default=None, help="default: bench/RESULTS.md (quick: bench/out/)")
     args = parser.parse_args()
     output = args.output or (RESULTS_JSON.parent / "RESULTS-quick.md" if args.quick else RESULTS_MD)
     logging.basicConfig(level=logging.WARNING)
+    if (args.render or args.update) and not RESULTS_JSON.is_file():
+        parser.exit(2, f"{RESULTS_JSON} does not exist yet: run the whole benchmark first (make bench)\n")
     if args.render:
         results = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+    elif args.update:
+        earlier = json.loads(RESULTS_JSON.read_text(encoding="utf-8"))
+        results = updated(earlier, measure(tuple(args.parts), quick=False))
+        RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     else:
         target = RESULTS_JSON.with_name("results-quick.json") if args.quick else RESULTS_JSON
         results = measure(tuple(args.parts), quick=args.quick, save_to=target)

@@ -26,6 +26,20 @@ def backend_figures(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return backends
 
 
+def updated(earlier: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
+    """The earlier run's figures with the parts measured again replaced, each such part noted with its commit and
+    start, so a part spoilt by other work on the machine can be redone without redoing the others."""
+    results = {**earlier, "load_average": dict(earlier.get("load_average", {}))}
+    results["durations_s"] = dict(earlier.get("durations_s", {}))
+    results["remeasured"] = dict(earlier.get("remeasured", {}))
+    for part in fresh["durations_s"]:
+        results[part] = fresh[part]
+        results["load_average"][part] = fresh["load_average"][part]
+        results["durations_s"][part] = fresh["durations_s"][part]
+        results["remeasured"][part] = f"`{fresh['commit']}`, {fresh['started']}"
+    return results
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole RESULTS.md; a part that was not measured says so instead of showing empty figures."""
     results = {**results, "backends": backend_figures(results)}
@@ -53,6 +67,11 @@ def render(results: dict[str, Any]) -> str:
             else ""
         ),
         f"- Durations: {', '.join(f'{k} {v} s' for k, v in results.get('durations_s', {}).items())}",
+        *(
+            [f"- Measured again later (`--update`): {', '.join(f'{k} at {v}' for k, v in remeasured.items())}"]
+            if (remeasured := results.get("remeasured"))
+            else []
+        ),
         "- Embedding model: all-MiniLM-L6-v2 (bundled, local) for everyone; peer: "
         + ", ".join(f"{k}=={v}" for k, v in (ingest.get("peer_versions") or {}).items()),
         "",

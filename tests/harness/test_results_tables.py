@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from harness import results_tables as tables
-from harness.results_markdown import render
+from harness.results_markdown import render, updated
 
 
 def _results() -> dict[str, Any]:
@@ -115,3 +115,20 @@ def test_a_load_of_the_benchmark_alone_is_not_called_busy() -> None:
     cores = os.cpu_count() or 1
     quiet = {**_results(), "load_average": {"ingest": [0.5, 0.4, 0.3], "search": [cores + 0.5, 1.0, 0.5]}}
     assert "shared and busy" not in render(quiet)
+
+
+def test_a_part_measured_again_replaces_only_itself_and_says_when() -> None:
+    earlier = {**_results(), "durations_s": {"ingest": 10.0, "ask": 50.0}, "ask": {"ttft_p50_ms": 9000}}
+    fresh = {
+        "commit": "def5678",
+        "started": "2026-12-07 19:00 UTC",
+        "load_average": {"ask": [0.5, 0.5, 0.5]},
+        "durations_s": {"ask": 40.0},
+        "ask": {"ttft_p50_ms": 5000},
+    }
+    results = updated(earlier, fresh)
+    assert results["ask"] == {"ttft_p50_ms": 5000} and results["ingest"] == earlier["ingest"]
+    assert results["durations_s"] == {"ingest": 10.0, "ask": 40.0} and results["commit"] == "abc1234"
+    assert earlier["durations_s"]["ask"] == 50.0
+    assert "ask at `def5678`, 2026-12-07 19:00 UTC" in render(results)
+    assert "Measured again later" not in render(earlier)
