@@ -40,6 +40,18 @@ def updated(earlier: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
+def _dense_index(search_settings: dict[str, Any]) -> str:
+    """How Footnote's dense candidates were found: the run's own setting, not a description that can go stale."""
+    exact_up_to = search_settings.get("exact_search_up_to")
+    if exact_up_to is None:
+        return "flat (exact) indexes"
+    return (
+        f"Footnote's dense index exact (a scan) up to {exact_up_to:,} passages and above that an inverted file"
+        " visiting half its cells, its shortlist re-scored exactly (`CollectionSettings.exact_search_up_to`);"
+        " the peer and raw FAISS scan every vector"
+    )
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole RESULTS.md; a part that was not measured says so instead of showing empty figures."""
     results = {**results, "backends": backend_figures(results)}
@@ -96,7 +108,7 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"Retrieval alone (the query embedding excluded for everyone: query vectors are given), k="
         f"{search_settings.get('k')}, {search_settings.get('candidates')} candidates per Footnote retriever, "
-        f"flat (exact) indexes, FAISS on {search_settings.get('faiss_threads')} thread for all, "
+        f"{_dense_index(search_settings)}, FAISS on {search_settings.get('faiss_threads')} thread for all, "
         f"{search_settings.get('queries')} queries over synthetic passages ({search_settings.get('words_per_passage')}"
         f" Zipf-distributed words from {search_settings.get('vocabulary')}, random unit vectors). Query embedding"
         f" itself: p50 {(results.get('search') or {}).get('query_embedding_p50_ms')} ms.",

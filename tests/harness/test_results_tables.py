@@ -111,6 +111,13 @@ def test_render_names_machine_commit_and_a_busy_machine() -> None:
     assert "## Headline" in text and "## Retrieval quality (SciFact)" in text
 
 
+def test_the_search_section_names_the_dense_index_the_run_used() -> None:
+    assert "flat (exact) indexes" in render(_results())
+    settings = {"k": 6, "exact_search_up_to": 50000}
+    results = {**_results(), "search": {**_results()["search"], "settings": settings}}
+    assert "exact (a scan) up to 50,000 passages and above that an inverted file" in render(results)
+
+
 def test_a_load_of_the_benchmark_alone_is_not_called_busy() -> None:
     cores = os.cpu_count() or 1
     quiet = {**_results(), "load_average": {"ingest": [0.5, 0.4, 0.3], "search": [cores + 0.5, 1.0, 0.5]}}
