@@ -26,6 +26,7 @@ from service.answering.extractive import RelevantSentence, pick_extract, rank_se
 from service.answering.followup import standalone_question
 from service.answering.llm import ChatModel, Message
 from service.answering.question_kinds import can_answer, expected_answer_type
+from service.answering.quotes import QuoteCandidate
 from service.answering.reader import Reader
 from service.answering.safety import contains_secret, has_link_or_image, withhold_secret, without_planted_instructions
 from service.answering.support import SupportScorer, inverse_document_frequencies
@@ -190,15 +191,17 @@ class Answerer:
             checked, stats = reader.verify(reading, safe[: self.settings.max_sentences])
             stats = _with_unsafe_dropped(stats, len(parsed) - len(safe))
             kept = [c for c in checked if c.outcome != "dropped"]
-            if kept:
-                stage = Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+            written = Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
+            if kept and reader.confirms(reading, _cited(written)):
+                stage = written
         if answerable and stage is None:
+            # No written answer, or one whose quotes alone the judge does not take for an answer: the writer can
+            # miss what the heuristic's best sentences state ("What are Russia's concerns about refugees?" was
+            # written from the southern-flank and ISIS sentences), so those are offered to the judge too.
             picked = reader.pick(reading, count=reader.settings.quotes)
-            stage = Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
-        if stage is not None and stage.sentences:
-            cited = [supported.quote for _, quotes, _ in stage.sentences for supported in quotes]
-            if not reader.confirms(reading, cited):
-                stage = None
+            quoted = Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+            if picked and reader.confirms(reading, _cited(quoted)):
+                stage = quoted
         done = time.perf_counter()
         timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
         if stage is None or not stage.sentences:
@@ -378,6 +381,11 @@ def _timings(*, started: float, retrieved: float, done: float, generation_ms: fl
         verification_ms=1000 * (done - retrieved) - generation_ms,
         total_ms=1000 * (done - started),
     )
+
+
+def _cited(stage: Stage) -> list[QuoteCandidate]:
+    """Every quote a stage's sentences cite, in order."""
+    return [supported.quote for _, quotes, _ in stage.sentences for supported in quotes]
 
 
 def _with_unsafe_dropped(stats: VerificationStats, unsafe: int) -> VerificationStats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -104,16 +104,52 @@ def test_a_written_answer_is_cited_to_exact_quotes(collection: Collection) -> No
     assert "[2] Inspectors found cracks" in chat.prompts[0][-1]["content"]
 
 
-def test_an_answer_whose_cited_sentences_alone_do_not_answer_is_refused(collection: Collection) -> None:
+def test_a_written_answer_whose_cited_sentences_alone_do_not_answer_gives_way_to_the_best_sentences(
+    collection: Collection,
+) -> None:
     # The shortlist answers (one of its sentences says the bridge was closed), but the only sentence the verified
-    # draft cites does not: the cracks are not the closure.
+    # draft cites does not: the cracks are not the closure. The heuristic's best sentences do say it.
     chat = FakeChatModel(["Inspectors found cracks in two pillars [2]."])
     answerer, judge = _answerer(collection, chat)
     answer = answerer.answer("why was the bridge closed?")
-    assert answer.abstained and answer.text == REFUSAL and not answer.citations
+    assert answer.mode == "extractive" and all(s.origin == "quoted" for s in answer.sentences)
+    assert "The council closed the old bridge in March." in [c.quote for c in answer.citations]
     assert chat.prompts and answer.verification.kept == 1
     confirmations = [a for a in judge.asked if "state the answer to this exact question" in a]
-    assert len(confirmations) == 2 and "[2]" not in confirmations[-1] and "pillars" in confirmations[-1]
+    # The shortlist, the written answer's one quote, then the best sentences.
+    assert len(confirmations) == 3 and "pillars" in confirmations[1] and "[2]" not in confirmations[1]
+    assert "The council closed the old bridge" in confirmations[2]
+
+
+class _ScriptedJudge(FakeYesNoModel):
+    """Answers whether sentences state the answer with the given probabilities, in order; the rest literally."""
+
+    def __init__(self, probabilities: list[float]) -> None:
+        super().__init__()
+        self.probabilities = probabilities
+        self.answer_questions = 0
+
+    def yes_probabilities(self, conversations: Sequence[Sequence[dict[str, str]]]) -> list[float]:
+        scripted = ["state the answer to this exact question" in c[-1]["content"] for c in conversations]
+        self.answer_questions += sum(scripted)
+        literal = super().yes_probabilities(conversations)
+        return [self.probabilities.pop(0) if s else p for s, p in zip(scripted, literal, strict=True)]
+
+
+def test_a_written_answer_is_refused_when_neither_it_nor_the_best_sentences_answer_alone(
+    collection: Collection,
+) -> None:
+    judge = _ScriptedJudge([0.9, 0.1, 0.1])  # the shortlist answers; the written answer's quotes, the best do not
+    answerer = Answerer(
+        retriever=Retriever(collection, RetrievalSettings()),
+        scorer=HeuristicSupportScorer(collection.embedder),
+        chat_model=FakeChatModel(["Inspectors found cracks in two pillars [2]."]),
+        settings=AnsweringSettings(mode="generate", max_sentences=3, extract_sentences=2),
+        reader=Reader(judge, ReaderSettings()),
+    )
+    answer = answerer.answer("why was the bridge closed?")
+    assert answer.abstained and answer.text == REFUSAL and not answer.citations
+    assert answer.verification.kept == 1 and judge.answer_questions == 3 and not judge.probabilities
 
 
 def test_extractive_answers_quote_the_best_sentences_once_the_judge_says_they_answer(collection: Collection) -> None:
