@@ -142,9 +142,15 @@ def render(results: dict[str, Any]) -> str:
         _ask_run_note(results),
         "**Not measured in this run.**"
         if not ask_settings
-        else f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions, "
-        f"{ask_settings.get('prompt_passages')} passages in the prompt, max {ask_settings.get('max_tokens')} "
-        "tokens.",
+        else f"Bundled corpus, model {ask_settings.get('model')}, {ask_settings.get('repeats')} distinct questions "
+        f"(the canonical one first), {ask_settings.get('k')} passages retrieved, "
+        + (
+            f"{ask_settings.get('prompt_passages')} passages in the prompt"
+            if ask_settings.get("judge") in (None, "heuristic")
+            else f"the shortlisted sentences read by the judge {ask_settings.get('judge')}"
+        )
+        + f", max {ask_settings.get('max_tokens')} tokens. Every sentence is verified before any is sent, so the"
+        " first verified sentence arrives with the whole answer.",
         "",
         tables.ask_table(results),
         "",

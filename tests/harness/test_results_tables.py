@@ -139,3 +139,20 @@ def test_a_part_measured_again_replaces_only_itself_and_says_when() -> None:
     assert earlier["durations_s"]["ask"] == 50.0
     assert "ask at `def5678`, 2026-12-07 19:00 UTC" in render(results)
     assert "Measured again later" not in render(earlier)
+
+
+def test_the_ask_table_shows_the_first_verified_sentence_and_the_targets() -> None:
+    results = {
+        **_results(),
+        "ask": {
+            "ttft_p50_ms": 6100,
+            "first_verified_p50_ms": 9650,
+            "ask_total_p50_ms": 9650,
+            "ask_total_p95_ms": 14700,
+        },
+    }
+    table = tables.ask_table(results)
+    assert "| embedded model: first verified sentence | 9.65 | ≤ 4 |" in table
+    assert "9.65 (p95 14.70) | ≤ 8 |" in table
+    # A figure the run did not record shows as a dash, not as zero.
+    assert "| extractive path: whole ask | — | ≤ 1.5 |" in table
