@@ -203,8 +203,8 @@ class Answerer:
             if picked and reader.confirms(reading, _cited(quoted)):
                 stage = quoted
         done = time.perf_counter()
-        timings = clock.timings(done=done, answered=stage is not None and bool(stage.sentences))
-        if stage is None or not stage.sentences:
+        timings = clock.timings(done=done, answered=stage is not None)
+        if stage is None:
             abstained = self._abstain(
                 question,
                 standalone,

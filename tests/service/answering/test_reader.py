@@ -36,8 +36,10 @@ def collection(tmp_path: object) -> Iterator[Collection]:
     store.close()
 
 
-def _answerer(collection: Collection, chat: FakeChatModel | LiteLLMChatModel | None) -> tuple[Answerer, FakeYesNoModel]:
-    judge = FakeYesNoModel()
+def _answerer(
+    collection: Collection, chat: FakeChatModel | LiteLLMChatModel | None, judge: FakeYesNoModel | None = None
+) -> tuple[Answerer, FakeYesNoModel]:
+    judge = judge or FakeYesNoModel()
     answerer = Answerer(
         retriever=Retriever(collection, RetrievalSettings()),
         scorer=HeuristicSupportScorer(collection.embedder),
@@ -140,13 +142,7 @@ def test_a_written_answer_is_refused_when_neither_it_nor_the_best_sentences_answ
     collection: Collection,
 ) -> None:
     judge = _ScriptedJudge([0.9, 0.1, 0.1])  # the shortlist answers; the written answer's quotes, the best do not
-    answerer = Answerer(
-        retriever=Retriever(collection, RetrievalSettings()),
-        scorer=HeuristicSupportScorer(collection.embedder),
-        chat_model=FakeChatModel(["Inspectors found cracks in two pillars [2]."]),
-        settings=AnsweringSettings(mode="generate", max_sentences=3, extract_sentences=2),
-        reader=Reader(judge, ReaderSettings()),
-    )
+    answerer, _ = _answerer(collection, FakeChatModel(["Inspectors found cracks in two pillars [2]."]), judge)
     answer = answerer.answer("why was the bridge closed?")
     assert answer.abstained and answer.text == REFUSAL and not answer.citations
     assert answer.verification.kept == 1 and judge.answer_questions == 3 and not judge.probabilities
