@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eval.targets import TARGETS, load_targets
+
 # The goals of issue 8.
 INGEST_OVER_ENCODER_GOAL = 0.90
 INGEST_OVER_PEER_GOAL = 1.5
@@ -304,6 +306,13 @@ def backends_table(results: Results) -> str:
 def ask_table(results: Results) -> str:
     """Embedded model and extractive answer timings, beside issue 14's latency targets."""
     ask = _get(results, "ask") or {}
+    # The whole answer's targets are the eval's own (eval/datasets/targets.json); that file holds no target for the
+    # first verified sentence, which only this benchmark measures (issue 14: 4 s).
+    whole_answer = {
+        t.answer_mode: number(_seconds(t.bound), 1).removesuffix(".0")
+        for t in load_targets(TARGETS)[0]
+        if t.dataset == "bundled" and t.metric == "latency_p50_ms"
+    }
     whole = number(_seconds(ask.get("ask_total_p50_ms")), 2)
     whole_p95 = ask.get("ask_total_p95_ms")
     rows = [
@@ -316,8 +325,12 @@ def ask_table(results: Results) -> str:
         [
             "embedded model: whole ask (retrieval, generation, verification)",
             whole if whole_p95 is None else f"{whole} (p95 {number(_seconds(whole_p95), 2)})",
-            "≤ 8",
+            f"≤ {whole_answer['generate']}",
         ],
-        ["extractive path: whole ask", number(_seconds(ask.get("extractive_total_p50_ms")), 2), "≤ 1.5"],
+        [
+            "extractive path: whole ask",
+            number(_seconds(ask.get("extractive_total_p50_ms")), 2),
+            f"≤ {whole_answer['extractive']}",
+        ],
     ]
     return markdown_table(["ask (bundled corpus)", "p50 s", "target s"], rows)
