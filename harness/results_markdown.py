@@ -41,7 +41,8 @@ def updated(earlier: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dense_index(search_settings: dict[str, Any]) -> str:
-    """How Footnote's dense candidates were found: the run's own setting, not a description that can go stale."""
+    """How Footnote's dense candidates were found: the run's own exact-search threshold. The share of cells visited
+    is not recorded by the benchmark, so it is the code's (`index/vector_index.py`: half) when this was written."""
     exact_up_to = search_settings.get("exact_search_up_to")
     if exact_up_to is None:
         return "flat (exact) indexes"
