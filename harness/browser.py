@@ -158,7 +158,8 @@ def sse(name: str, data: Any) -> str:
 
 
 def hostile_answer_stream(payloads: list[Payload]) -> str:
-    """A whole /v1/ask stream whose every field a document or a model controls carries a payload."""
+    """A whole /v1/ask stream whose every field a document or a model controls carries a payload (the quotes sent
+    early and the final answer alike)."""
     citations = [
         {
             "marker": index,
@@ -188,7 +189,13 @@ def hostile_answer_stream(payloads: list[Payload]) -> str:
     }
     passages = [{"document_id": f"doc-{p.id}", "title": p.payload, "text": p.payload} for p in payloads]
     deltas = "".join(sse("delta", {"text": p.payload + "\n"}) for p in payloads)
-    return sse("passages", {"passages": passages}) + deltas + sse("answer", answer) + sse("done", {})
+    return (
+        sse("passages", {"passages": passages})
+        + sse("quotes", answer)
+        + deltas
+        + sse("answer", answer)
+        + sse("done", {})
+    )
 
 
 def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
@@ -199,7 +206,8 @@ def ask(page: Page, question: str, *, timeout_ms: float = 60_000) -> Locator:
     field.fill(question)
     field.press("Enter")
     exchange = exchanges.nth(before)
-    exchange.locator(".answer-text, .error").first.wait_for(timeout=timeout_ms)
+    # Quotes shown while the written answer is prepared keep the bubble busy: wait for the final answer.
+    exchange.locator(".answer:not([aria-busy='true']) .answer-text, .error").first.wait_for(timeout=timeout_ms)
     return exchange
 
 

@@ -26,6 +26,7 @@ from service.answering.pipeline import (
     AnsweringSettings,
     DraftDelta,
     FinalAnswer,
+    QuotedAnswer,
     RetrievedPassages,
     final_answer,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "EMBEDDED_MODEL",
     "DraftDelta",
     "FinalAnswer",
+    "QuotedAnswer",
     "HeuristicSupportScorer",
     "LLMError",
     "LLMSettings",

@@ -23,6 +23,7 @@ from service.answering import (
     DraftDelta,
     FinalAnswer,
     LiteLLMChatModel,
+    QuotedAnswer,
     RetrievedPassages,
     Turn,
     final_answer,
@@ -40,8 +41,12 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["answers"])
 
 _STREAM_DOC = {
-    "description": "The answer; with `stream: true`, Server-Sent Events: `passages`, `delta`..., `answer`, `done`.",
-    "content": {"text/event-stream": {"schema": sse_schema(["passages", "delta", "answer", "done", "error"])}},
+    "description": "The answer; with `stream: true`, Server-Sent Events: `passages`, `quotes` (verified quotes sent "
+    "while a written answer is prepared, when quotes answer), `delta`..., `answer` (replaces the quotes and the "
+    "draft), `done`.",
+    "content": {
+        "text/event-stream": {"schema": sse_schema(["passages", "quotes", "delta", "answer", "done", "error"])}
+    },
 }
 
 
@@ -89,6 +94,8 @@ def _as_sse(first: AnswerEvent, rest: Generator[AnswerEvent]) -> Iterator[str]:
                 yield sse_event(
                     "passages", {"passages": [PassageOut.from_scored(p).model_dump() for p in event.passages]}
                 )
+            elif isinstance(event, QuotedAnswer):
+                yield sse_event("quotes", event.answer)
             elif isinstance(event, DraftDelta):
                 yield sse_event("delta", {"text": event.text})
             elif isinstance(event, FinalAnswer):

@@ -31,6 +31,7 @@
   var MAX_TURN_CHARS = 4000;
   var MAX_QUESTION_CHARS = 1000;
   var ABSTAINED_NOTE = "The articles don't say. Try asking about something they cover.";
+  var QUOTES_KEPT = "The quotes above are from the sources, checked before they were shown.";
   var ids = 0;
 
   function option(name, fallback) {
@@ -610,12 +611,22 @@
       headers.Authorization = "Bearer " + config.key;
     }
     var finished = false;
+    var quoted = null; // verified quotes shown while the written answer is prepared
 
     function fail(message) {
       if (finished) {
         return;
       }
       finished = true;
+      if (quoted) {
+        // The quotes were verified before they were shown: they stay the answer, and only the written one is lost.
+        turn.answer = quoted;
+        renderAnswer(exchange.bubble, quoted);
+        exchange.bubble.appendChild(el("p", { class: "note" }, [message + " " + QUOTES_KEPT]));
+        alertRegion.textContent = message;
+        save();
+        return;
+      }
       turns.splice(turns.indexOf(turn), 1);
       showError(exchange, message);
       if (!input.value) {
@@ -630,8 +641,24 @@
       if (name === "passages") {
         var count = data && Array.isArray(data.passages) ? data.passages.length : 0;
         progress.textContent = "Found " + count + " passages; writing an answer\u2026";
+      } else if (name === "quotes") {
+        // Quotes that answer, verified, while the model writes: shown at once, replaced by the final answer.
+        quoted = trimAnswer(data);
+        if (!quoted || quoted.abstained || !quoted.sentences.length) {
+          quoted = null;
+          return;
+        }
+        renderAnswer(exchange.bubble, quoted);
+        exchange.bubble.setAttribute("aria-busy", "true");
+        progress.textContent = "Quoted from the sources; writing an answer\u2026";
+        exchange.bubble.appendChild(progress);
+        exchange.bubble.appendChild(draft);
+        announcer.textContent = "From the sources: " + plainText(quoted);
+        log.scrollTop = Math.max(0, exchange.wrapper.offsetTop - log.offsetTop - 8);
       } else if (name === "delta") {
-        progress.textContent = "Draft, being checked against the sources\u2026";
+        progress.textContent = quoted
+          ? "Quoted from the sources; a written answer, being checked\u2026"
+          : "Draft, being checked against the sources\u2026";
         draft.appendChild(document.createTextNode(asText(data && data.text)));
         log.scrollTop = log.scrollHeight;
       } else if (name === "answer") {

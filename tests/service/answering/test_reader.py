@@ -14,7 +14,16 @@ from prompts.citations import DraftSentence
 from service.answering.answer_models import Turn
 from service.answering.extractive import RelevantSentence
 from service.answering.llm import LiteLLMChatModel, LLMSettings
-from service.answering.pipeline import REFUSAL, Answerer, AnsweringSettings
+from service.answering.pipeline import (
+    REFUSAL,
+    Answerer,
+    AnsweringSettings,
+    DraftDelta,
+    FinalAnswer,
+    QuotedAnswer,
+    RetrievedPassages,
+    final_answer,
+)
 from service.answering.quotes import QuoteCandidate
 from service.answering.reader import Reader, ReaderSettings, Reading
 from service.answering.support import HeuristicSupportScorer
@@ -109,18 +118,43 @@ def test_a_written_answer_is_cited_to_exact_quotes(collection: Collection) -> No
 def test_a_written_answer_whose_cited_sentences_alone_do_not_answer_gives_way_to_the_best_sentences(
     collection: Collection,
 ) -> None:
-    # The shortlist answers (one of its sentences says the bridge was closed), but the only sentence the verified
-    # draft cites does not: the cracks are not the closure. The heuristic's best sentences do say it.
+    # The best sentences answer (one says the bridge was closed), but the only sentence the verified draft cites
+    # does not: the cracks are not the closure.
     chat = FakeChatModel(["Inspectors found cracks in two pillars [2]."])
     answerer, judge = _answerer(collection, chat)
-    answer = answerer.answer("why was the bridge closed?")
+    events = list(answerer.answer_events("why was the bridge closed?"))
+    answer = final_answer(events)
     assert answer.mode == "extractive" and all(s.origin == "quoted" for s in answer.sentences)
     assert "The council closed the old bridge in March." in [c.quote for c in answer.citations]
     assert chat.prompts and answer.verification.kept == 1
     confirmations = [a for a in judge.asked if "state the answer to this exact question" in a]
-    # The shortlist, the written answer's one quote, then the best sentences.
-    assert len(confirmations) == 3 and "pillars" in confirmations[1] and "[2]" not in confirmations[1]
-    assert "The council closed the old bridge" in confirmations[2]
+    # The best sentences first (they answer, so the shortlist is not asked), then the written answer's one quote.
+    assert len(confirmations) == 2 and "The council closed the old bridge" in confirmations[0]
+    assert "pillars" in confirmations[1] and "[2]" not in confirmations[1]
+    # The quotes were sent before the draft, and the final answer is the same quotes.
+    quoted = [e.answer for e in events if isinstance(e, QuotedAnswer)]
+    assert [type(e) for e in events[:2]] == [RetrievedPassages, QuotedAnswer] and len(quoted) == 1
+    assert quoted[0].text == answer.text and quoted[0].judge == "fake-judge"
+
+
+def test_quotes_that_answer_are_sent_before_the_draft_and_the_written_answer_replaces_them(
+    collection: Collection,
+) -> None:
+    chat = FakeChatModel(["Inspectors found cracks in two pillars of the bridge [2]."])
+    answerer, judge = _answerer(collection, chat)
+    events = list(answerer.answer_events("what did the inspectors find on the bridge?"))
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [RetrievedPassages, QuotedAnswer] and kinds[-1] is FinalAnswer
+    assert set(kinds[2:-1]) == {DraftDelta}
+    quoted, answer = events[1].answer, final_answer(events)  # type: ignore[union-attr]
+    assert quoted.mode == "extractive" and all(s.origin == "quoted" and s.verified for s in quoted.sentences)
+    assert all(ARTICLE[c.start : c.end] == c.quote for c in quoted.citations)
+    assert answer.mode == "generated" and answer.text == "Inspectors found cracks in two pillars of the bridge [1]."
+    # The first verified sentence is the quotes', before the whole answer.
+    assert quoted.timings.first_sentence_ms == answer.timings.first_sentence_ms
+    assert answer.timings.first_sentence_ms is not None and answer.timings.first_sentence_ms < answer.timings.total_ms
+    # Two questions whether sentences answer: the quotes, then the written answer's; not the shortlist.
+    assert sum("state the answer to this exact question" in a for a in judge.asked) == 2
 
 
 class _ScriptedJudge(FakeYesNoModel):
@@ -141,11 +175,26 @@ class _ScriptedJudge(FakeYesNoModel):
 def test_a_written_answer_is_refused_when_neither_it_nor_the_best_sentences_answer_alone(
     collection: Collection,
 ) -> None:
-    judge = _ScriptedJudge([0.9, 0.1, 0.1])  # the shortlist answers; the written answer's quotes, the best do not
+    judge = _ScriptedJudge([0.1, 0.9, 0.1])  # the best sentences do not answer, the shortlist does, the written not
     answerer, _ = _answerer(collection, FakeChatModel(["Inspectors found cracks in two pillars [2]."]), judge)
-    answer = answerer.answer("why was the bridge closed?")
+    events = list(answerer.answer_events("why was the bridge closed?"))
+    answer = final_answer(events)
     assert answer.abstained and answer.text == REFUSAL and not answer.citations
     assert answer.verification.kept == 1 and judge.answer_questions == 3 and not judge.probabilities
+    assert not any(isinstance(e, QuotedAnswer) for e in events), "no quotes are sent that are then taken back"
+
+
+def test_when_the_best_sentences_do_not_answer_the_written_answer_is_the_first_verified_sentence(
+    collection: Collection,
+) -> None:
+    judge = _ScriptedJudge([0.1, 0.9, 0.9])  # not the best sentences; the shortlist and the written answer do
+    chat = FakeChatModel(["Inspectors found cracks in two pillars of the bridge [2]."])
+    answerer, _ = _answerer(collection, chat, judge)
+    events = list(answerer.answer_events("what did the inspectors find on the bridge?"))
+    answer = final_answer(events)
+    assert answer.mode == "generated" and not any(isinstance(e, QuotedAnswer) for e in events)
+    assert answer.timings.first_sentence_ms == answer.timings.total_ms
+    assert judge.answer_questions == 3 and not judge.probabilities
 
 
 def test_extractive_answers_quote_the_best_sentences_once_the_judge_says_they_answer(collection: Collection) -> None:

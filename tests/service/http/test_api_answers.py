@@ -48,7 +48,7 @@ def test_an_off_topic_question_abstains(tmp_path: Path) -> None:
         assert answer["abstained"] is True and answer["citations"] == []
 
 
-def test_streaming_sends_passages_then_draft_then_the_verified_answer(tmp_path: Path) -> None:
+def test_streaming_sends_passages_quotes_draft_then_the_verified_answer(tmp_path: Path) -> None:
     model = QuotingChatModel(GREAT_POWER, unsupported="Moscow plans to annex Kabul by 2030 [1].")
     with TestClient(make_app(tmp_path, chat_model=model)) as client:
         response = client.post("/v1/ask", json={"question": CANONICAL, "stream": True})
@@ -56,8 +56,11 @@ def test_streaming_sends_passages_then_draft_then_the_verified_answer(tmp_path: 
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse_events(response.text)
         names = [name for name, _ in events]
-        assert names[0] == "passages" and names[-2:] == ["answer", "done"]
-        assert set(names[1:-2]) == {"delta"}
+        assert names[:2] == ["passages", "quotes"] and names[-2:] == ["answer", "done"]
+        assert set(names[2:-2]) == {"delta"}
+        quoted = Answer.model_validate_json(events[1][1])
+        assert quoted.mode == "extractive" and quoted.citations, "verified quotes come before the draft"
+        assert_citations_exact(client, quoted)
         draft = "".join(json.loads(data)["text"] for name, data in events if name == "delta")
         assert "annex" in draft, "the stream shows the unverified draft as it is generated"
         final = Answer.model_validate_json(events[-2][1])

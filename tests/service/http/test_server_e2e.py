@@ -135,11 +135,17 @@ def test_the_embedded_model_streams_a_verified_answer(tmp_path: Path) -> None:
         names = [name for name, _ in events]
         assert names[0] == "passages" and names[-2:] == ["answer", "done"]
         assert names.count("delta") > 3, "the embedded model's draft arrives token by token"
+        # The judge took the article's own list of reasons for an answer: it is sent, verified, before the draft.
+        assert "quotes" in names and names.index("quotes") < names.index("delta")
+        quoted = json.loads(events[names.index("quotes")][1])
         final = json.loads(events[-2][1])
-        assert final["model"] in ("footnote/qwen2.5-coder-1.5b", "extractive") or final["abstained"]
+        assert final["model"] in ("footnote/qwen2.5-coder-1.5b", "extractive") and not final["abstained"]
+        cited = quoted["citations"] + final["citations"]
         document_texts = {
-            c["document_id"]: client.get(f"/v1/documents/{c['document_id']}").json()["text"] for c in final["citations"]
+            c["document_id"]: client.get(f"/v1/documents/{c['document_id']}").json()["text"] for c in cited
         }
-        assert all(document_texts[c["document_id"]][c["start"] : c["end"]] == c["quote"] for c in final["citations"])
+        assert all(document_texts[c["document_id"]][c["start"] : c["end"]] == c["quote"] for c in cited)
+        assert quoted["timings"]["first_sentence_ms"] == final["timings"]["first_sentence_ms"]
+        assert final["timings"]["first_sentence_ms"] < final["timings"]["total_ms"]
         metrics = client.get("/metrics").text
         assert re.search(r'footnote_llm_tokens_total\{kind="completion"\} [1-9]', metrics)

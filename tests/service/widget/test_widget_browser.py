@@ -317,6 +317,58 @@ def test_clear_messages_for_abstention_rate_limits_lost_connections_and_missing_
     expect(page.locator(f"{WIDGET} [role=alert]")).to_contain_text("didn't answer in time")
 
 
+# Records the text of every answer paragraph the widget shows, the quotes that are later replaced included.
+ANSWER_RECORDER = """() => {
+  const root = document.querySelector('footnote-widget').shadowRoot;
+  window.__answersSeen = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      record.addedNodes.forEach((node) => {
+        if (node.classList && node.classList.contains('answer-text')) { window.__answersSeen.push(node.textContent); }
+      });
+    }
+  }).observe(root, { subtree: true, childList: true });
+}"""
+
+
+def test_verified_quotes_show_at_once_and_stay_when_the_written_answer_is_lost(
+    page: Page, running: WidgetServer
+) -> None:
+    with httpx.Client(base_url=running.url, headers=ADMIN, timeout=60) as client:
+        quotes = client.post("/v1/ask", json={"question": CANONICAL}).json()
+        written = client.post("/v1/ask", json={"question": "Where did Russia hold military drills?"}).json()
+    assert quotes["citations"] and written["citations"]
+    first_quote, first_written = quotes["sentences"][0]["text"], written["sentences"][0]["text"]
+    assert first_quote != first_written
+    demo(page, running, query=f"key={SITE_KEY}&open=1")
+    page.evaluate(ANSWER_RECORDER)
+    start = sse("passages", {"passages": []}) + sse("quotes", quotes) + sse("delta", {"text": "Russia is"})
+
+    whole = start + sse("answer", written) + sse("done", {})
+    page.route("**/v1/ask", lambda route: route.fulfill(status=200, content_type="text/event-stream", body=whole))
+    replaced = ask(page, CANONICAL)
+    shown: list[str] = page.evaluate("window.__answersSeen")
+    assert first_quote in shown[0] and first_written in shown[-1]  # the quotes first, then the final answer
+    final_text = replaced.locator(".answer-text").text_content() or ""
+    assert first_written in final_text and first_quote not in final_text
+    assert replaced.locator(".draft, .progress").count() == 0
+
+    # The stream breaks after the quotes: they were verified before they were shown, so they stay the answer.
+    page.unroute("**/v1/ask")
+    page.route("**/v1/ask", lambda route: route.fulfill(status=200, content_type="text/event-stream", body=start))
+    kept = ask(page, CANONICAL)
+    assert first_quote in (kept.locator(".answer-text").text_content() or "")
+    expect(kept.locator(".chip")).to_have_count(len(quotes["citations"]))
+    note = kept.locator(".note").text_content() or ""
+    assert "Connection lost" in note and "checked before they were shown" in note
+    assert kept.locator(".error").count() == 0 and kept.locator(".draft").count() == 0
+
+    page.reload()  # and they are part of the saved conversation
+    page.locator(f"{WIDGET} .panel").wait_for(state="attached")
+    expect(page.locator(f"{WIDGET} .exchange")).to_have_count(2)
+    assert first_quote in (page.locator(f"{WIDGET} .answer-text").last.text_content() or "")
+
+
 def test_aggressive_page_css_cannot_hide_or_restyle_the_widget(page: Page, running: WidgetServer) -> None:
     open_host_page(page, running, host_page(running.url, body=ARTICLE, style=AGGRESSIVE_CSS))
     launcher = page.locator(f"{WIDGET} .launcher")
