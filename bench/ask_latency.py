@@ -16,7 +16,7 @@ from typing import Any
 from bench.common import PROJECT_ROOT, percentile_ms, report
 from eval.questions import load_questions
 from service.answering import build_answerer, index_demo_corpus_if_empty, open_collection
-from service.answering.pipeline import Answerer, DraftDelta, FinalAnswer
+from service.answering.pipeline import Answerer, DraftDelta, FinalAnswer, QuotedAnswer
 from service.settings import Settings
 
 DEV_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled_dev.jsonl"
@@ -24,19 +24,23 @@ TIMED_SET = PROJECT_ROOT / "eval" / "datasets" / "bundled.jsonl"
 
 
 def streamed_answer(answerer: Answerer, question: str) -> tuple[float, float | None, float]:
-    """Seconds until the first streamed draft token (retrieval included), until the first verified sentence, and
-    until the final answer."""
+    """Seconds until the first streamed draft token (retrieval included), until the first verified sentences
+    arrived (the quotes sent early, else the final answer; none for a refusal), and until the final answer."""
     started = time.perf_counter()
-    first = None
+    first = verified = None
     answer = None
     for event in answerer.answer_events(question, stream=True):
+        now = time.perf_counter() - started
         if isinstance(event, DraftDelta) and first is None:
-            first = time.perf_counter() - started
+            first = now
+        if isinstance(event, QuotedAnswer) and verified is None:
+            verified = now
         if isinstance(event, FinalAnswer):
             answer = event.answer
     total = time.perf_counter() - started
     assert answer is not None
-    verified = answer.timings.first_sentence_ms / 1000 if answer.timings.first_sentence_ms is not None else None
+    if verified is None and not answer.abstained:
+        verified = total
     return (first if first is not None else total), verified, total
 
 

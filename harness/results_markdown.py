@@ -150,8 +150,9 @@ def render(results: dict[str, Any]) -> str:
             if ask_settings.get("judge") in (None, "heuristic")
             else f"the shortlisted sentences read by the judge {ask_settings.get('judge')}"
         )
-        + f", max {ask_settings.get('max_tokens')} tokens. Every sentence is verified before any is sent, so the"
-        " first verified sentence arrives with the whole answer.",
+        + f", max {ask_settings.get('max_tokens')} tokens. The first verified sentences are the judged quotes the"
+        " stream sends before the written answer when they answer, else the whole answer (a written answer's"
+        " sentences are all verified before any is sent).",
         "",
         tables.ask_table(results),
         "",
