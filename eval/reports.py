@@ -28,6 +28,7 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("retrieval_recall_at_k", "retrieval: gold-document recall@k", "pct"),
     ("latency_p50_ms", "latency p50", "ms"),
     ("latency_p95_ms", "latency p95", "ms"),
+    ("first_sentence_p50_ms", "first verified sentence p50 (answered questions)", "ms"),
 )
 
 

@@ -237,6 +237,13 @@ def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
     answered_answerable = [r for r in answerable if not r.abstained]
     abstention = abstention_scores([(r.answerable, r.abstained) for r in results])
     latencies = [r.latency_ms for r in results]
+    # When the first verified sentences were ready: the quotes a stream sends before a written answer, else the
+    # whole answer. Answers only (a refusal has no sentence); answers recorded before the field have none.
+    first_sentences = [
+        r.answer.timings.first_sentence_ms
+        for r in answered
+        if r.answer is not None and r.answer.timings.first_sentence_ms is not None
+    ]
     retrieval = [r.retrieval_recall for r in results if r.retrieval_recall is not None]
     return {
         "questions": len(every),
@@ -274,6 +281,7 @@ def _figures(every: Sequence[QuestionResult]) -> dict[str, Any]:
         "retrieval_recall_at_k": _mean(retrieval),
         "latency_p50_ms": round(percentile(latencies, 50), 1),
         "latency_p95_ms": round(percentile(latencies, 95), 1),
+        "first_sentence_p50_ms": round(percentile(first_sentences, 50), 1) if first_sentences else None,
     }
 
 

@@ -110,10 +110,14 @@ def hand_made_answers() -> dict[str, Asked]:
     wrong = cite(1, "a", 34, 55).model_copy(update={"start": 30})
     broken = make_answer([("Lavrov spoke in Doha.", [1]), ("He was pleased.", [])], [wrong])
     return {
-        "q1": Asked(good, ["a", "b", "a"], 100.0),
+        "q1": Asked(_first_sentence_at(good, 20.0), ["a", "b", "a"], 100.0),
         "q2": Asked(make_answer([], [], abstained=True), ["b"], 50.0),
-        "q3": Asked(broken, ["b", "b", "a"], 300.0),
+        "q3": Asked(_first_sentence_at(broken, 40.0), ["b", "b", "a"], 300.0),
     }
+
+
+def _first_sentence_at(answer: Answer, ms: float) -> Answer:
+    return answer.model_copy(update={"timings": answer.timings.model_copy(update={"first_sentence_ms": ms})})
 
 
 def test_scores_by_hand() -> None:
@@ -141,6 +145,7 @@ def test_scores_by_hand() -> None:
     assert summary["decision_accuracy"] == 1.0 and summary["abstention_f1"] == 1.0
     assert summary["retrieval_recall_at_k"] == 1.0
     assert (summary["latency_p50_ms"], summary["latency_p95_ms"]) == (100.0, 300.0)
+    assert summary["first_sentence_p50_ms"] == 20.0  # nearest-rank p50 of 20 and 40; the refusal has none
     assert set(summary["by_category"]) == {"single_fact", "unanswerable"}
 
 
