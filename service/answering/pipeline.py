@@ -185,7 +185,7 @@ class Answerer:
         # quotes alone answer decides; it is the better judge of the two (bundled_dev AUC 1.00 against 0.97, SQuAD
         # 2.0 tune articles 0.74 against 0.68 for the shortlist), and reading only the quotes takes a third of the
         # time of reading twelve sentences.
-        quoted = self._confirmed_quotes(reading)
+        quoted, quoted_confirmation = self._confirmed_quotes(reading)
         if quoted is not None and writes:
             yield QuotedAnswer(self._quotes_first(question, standalone, quoted, passages, clock, judge=reader.name))
         # Quotes that answer settle that the shortlist does. Otherwise the judge is asked before writing whether the
@@ -208,10 +208,11 @@ class Answerer:
             stats = _with_unsafe_dropped(stats, len(parsed) - len(safe))
             kept = [c for c in checked if c.outcome != "dropped"]
             written = Stage([(c.text, c.quotes, "generated") for c in kept], "generated")
-            # A written answer whose quotes alone the judge does not take for an answer gives way to the quotes: the
-            # writer can miss what the heuristic's best sentences state ("What are Russia's concerns about
-            # refugees?" was written from the southern-flank and ISIS sentences).
-            if kept and reader.confirms(reading, _cited(written)):
+            # A written answer whose quotes alone the judge does not take for an answer, or takes for a clearly
+            # weaker one than the quotes, gives way to the quotes: the writer can miss what the heuristic's best
+            # sentences state ("What are Russia's concerns about refugees?" was written from the southern-flank and
+            # ISIS sentences).
+            if kept and self._holds_up(reading, written, quoted_confirmation):
                 stage = written
         if stage is None:
             stage = quoted
@@ -228,13 +229,26 @@ class Answerer:
         answer = self._answered(question, standalone, stage, passages, timings, stats, usage)
         yield FinalAnswer(answer.model_copy(update={"judge": reader.name, "degraded": degraded}))
 
-    def _confirmed_quotes(self, reading: Reading) -> Stage | None:
-        """The heuristic's pick of sentences to quote, when the judge says they alone answer the question."""
+    def _confirmed_quotes(self, reading: Reading) -> tuple[Stage | None, float]:
+        """The heuristic's pick of sentences to quote, when the judge says they alone answer the question, and the
+        judge's P(they answer) (0 when nothing was picked)."""
         assert self.reader is not None
         picked = self.reader.pick(reading, count=self.reader.settings.quotes)
-        if not picked or not self.reader.confirms(reading, [q.quote for q in picked]):
-            return None
-        return Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive")
+        confirmation = self.reader.confirmation(reading, [q.quote for q in picked]) if picked else 0.0
+        if confirmation < self.reader.settings.confirm_threshold:
+            return None, confirmation
+        return Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive"), confirmation
+
+    def _holds_up(self, reading: Reading, written: Stage, quoted_confirmation: float) -> bool:
+        """Whether the written answer's quotes alone answer, and not clearly less than the confirmed quotes do."""
+        assert self.reader is not None
+        settings = self.reader.settings
+        confirmation = self.reader.confirmation(reading, _cited(written))
+        if confirmation < settings.confirm_threshold:
+            return False
+        return quoted_confirmation < settings.confirm_threshold or (
+            confirmation >= quoted_confirmation - settings.prefer_quotes_margin
+        )
 
     def _quotes_first(
         self,

@@ -197,6 +197,21 @@ def test_when_the_best_sentences_do_not_answer_the_written_answer_is_the_first_v
     assert judge.answer_questions == 3 and not judge.probabilities
 
 
+@pytest.mark.parametrize(
+    ("written_confirmation", "mode"),
+    [(0.75, "generated"), (0.6, "extractive")],  # within the 0.1 margin of the quotes' 0.8, or clearly below it
+)
+def test_a_confirmed_written_answer_gives_way_to_quotes_the_judge_finds_clearly_more_answering(
+    collection: Collection, written_confirmation: float, mode: str
+) -> None:
+    judge = _ScriptedJudge([0.8, written_confirmation])  # the quotes, then the written answer's quotes
+    chat = FakeChatModel(["Inspectors found cracks in two pillars of the bridge [2]."])
+    answerer, _ = _answerer(collection, chat, judge)
+    answer = answerer.answer("what did the inspectors find on the bridge?")
+    assert answer.mode == mode and not answer.abstained
+    assert judge.answer_questions == 2 and not judge.probabilities
+
+
 def test_extractive_answers_quote_the_best_sentences_once_the_judge_says_they_answer(collection: Collection) -> None:
     answerer, judge = _answerer(collection, None)
     answer = answerer.answer("what will happen to the bridge?")
