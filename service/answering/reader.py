@@ -160,17 +160,13 @@ class Reader:
         cited = [s for s in reading.sentences if (s.document_id, s.start) in wanted]
         return self.answerability(Reading(question=reading.question, history=reading.history, sentences=cited))
 
-    def confirms(self, reading: Reading, quotes: Sequence[QuoteCandidate]) -> bool:
-        """Whether the quotes alone answer the question: the last word on answering or refusing."""
-        return self.confirmation(reading, quotes) >= self.settings.confirm_threshold
-
     def pick(self, reading: Reading, *, count: int) -> list[SupportedQuote]:
         """The sentences to quote, in document order, at most `count`.
 
         Asked why (or for reasons), the sources' own list of them when the sentences hold one: the sentence that
         announces it ("... can be explained by three factors") and its items. Otherwise, and after that list, the
         heuristic's best sentences, with the rest of an enumeration two of them belong to. No model call: whether
-        the quotes alone answer is the judge's to say (`confirms`) before they are shipped.
+        the quotes alone answer is the judge's to say (`confirmation`) before they are shipped.
         """
         best = self._best(reading)
         reasons = _announced_reasons(reading) if _ASKS_REASONS.search(reading.asked) else []
