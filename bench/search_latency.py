@@ -23,7 +23,7 @@ from index.chunking import CHUNKER_VERSION
 from index.embedding import Vectors
 from index.retrieval import RetrievalMode
 from index.store import DATABASE_NAME, DocumentStore, PreparedDocument
-from index.vector_index import faiss_threads
+from index.vector_index import build_parameters, faiss_threads
 
 DIMENSION = 384
 PASSAGES_PER_DOCUMENT = 10
@@ -212,6 +212,8 @@ def run(
         "candidates": RetrievalSettings().candidates,
         "index": "flat",
         "exact_search_up_to": CollectionSettings().exact_search_up_to,
+        # The share of the inverted file's cells a search visits above that size (the code's, recorded with it).
+        "ivf_probed_share": _ivf_probed_share(),
         "max_term_share": RetrievalSettings().max_term_share,
         "faiss_threads": 1,
         "queries": queries,
@@ -219,6 +221,12 @@ def run(
         "vocabulary": VOCABULARY,
     }
     return figures
+
+
+def _ivf_probed_share() -> float:
+    share = build_parameters(kind="flat", exact_up_to=CollectionSettings().exact_search_up_to)["ivf"]
+    assert isinstance(share, list)
+    return float(share[0])
 
 
 def main() -> None:

@@ -41,14 +41,16 @@ def updated(earlier: dict[str, Any], fresh: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dense_index(search_settings: dict[str, Any]) -> str:
-    """How Footnote's dense candidates were found: the run's own exact-search threshold. The share of cells visited
-    is not recorded by the benchmark, so it is the code's (`index/vector_index.py`: half) when this was written."""
+    """How Footnote's dense candidates were found: the run's own exact-search threshold and share of cells visited
+    (runs recorded before the share was show the code's at the time, a half)."""
     exact_up_to = search_settings.get("exact_search_up_to")
     if exact_up_to is None:
         return "flat (exact) indexes"
+    share = float(search_settings.get("ivf_probed_share", 0.5))
+    visited = "half" if share == 0.5 else f"{share:.0%}"
     return (
         f"Footnote's dense index exact (a scan) up to {exact_up_to:,} passages and above that an inverted file"
-        " visiting half its cells, its shortlist re-scored exactly (`CollectionSettings.exact_search_up_to`);"
+        f" visiting {visited} of its cells, its shortlist re-scored exactly (`CollectionSettings.exact_search_up_to`);"
         " the peer and raw FAISS scan every vector"
     )
 

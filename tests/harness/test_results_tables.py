@@ -115,7 +115,9 @@ def test_the_search_section_names_the_dense_index_the_run_used() -> None:
     assert "flat (exact) indexes" in render(_results())
     settings = {"k": 6, "exact_search_up_to": 50000}
     results = {**_results(), "search": {**_results()["search"], "settings": settings}}
-    assert "exact (a scan) up to 50,000 passages and above that an inverted file" in render(results)
+    assert "exact (a scan) up to 50,000 passages and above that an inverted file visiting half" in render(results)
+    quarter = {**results, "search": {**results["search"], "settings": {**settings, "ivf_probed_share": 0.25}}}
+    assert "an inverted file visiting 25% of its cells" in render(quarter)
 
 
 def test_a_load_of_the_benchmark_alone_is_not_called_busy() -> None:
