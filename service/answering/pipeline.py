@@ -194,6 +194,8 @@ class Answerer:
         answerable = quoted is not None or (writes and reader.is_answerable(reading))
         stats, usage, degraded = VerificationStats(), TokenUsage(), None
         stage: Stage | None = None
+        if quoted is not None and writes:
+            reading = reader.led_by(reading, _cited(quoted))
         if answerable and writes:
             clock.generation_started()
             messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences)

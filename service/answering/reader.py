@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from index import content_terms
@@ -36,6 +36,8 @@ class ReaderSettings:
     """Sizes and thresholds of the model reader; thresholds fitted on the dev sets only (README, Evaluation)."""
 
     evidence_sentences: int = 12
+    # Sentences the writer reads when the quotes already answer: the quotes, then the most relevant others.
+    writer_sentences: int = 8
     # Fitted by `footnote eval calibrate-judge` on dev data only. Answerability on bundled_dev (95% of its 22
     # decisions right); on the SQuAD 2.0 tuning sample the judge is near chance at every threshold (55-58%), so
     # that sample is reported but does not set it (fitted jointly it gave 0.61, which refused 26% of the bundled
@@ -143,6 +145,16 @@ class Reader:
             ranked=tuple(by_quote[q] for q in shortlisted),
             standalone=standalone,
         )
+
+    def led_by(self, reading: Reading, quotes: Sequence[QuoteCandidate]) -> Reading:
+        """The writer's reading once quotes answer: those quotes first, in their order, then the most relevant of the
+        other shortlisted sentences in theirs, `writer_sentences` in all. The judge has just read the quotes after
+        the fixed start, so llama.cpp reuses that evaluated state, and fewer sentences are read after them."""
+        leading = set(quotes)
+        first = [s for s in reading.sentences if s in leading]
+        by_relevance = [r.quote for r in reading.ranked if r.quote not in leading]
+        kept = set(by_relevance[: max(self.settings.writer_sentences - len(first), 0)])
+        return replace(reading, sentences=(*first, *(s for s in reading.sentences if s in kept)))
 
     def answerability(self, reading: Reading) -> float:
         """P(the sentences state the answer to this exact question)."""

@@ -172,6 +172,19 @@ class _ScriptedJudge(FakeYesNoModel):
         return [self.probabilities.pop(0) if s else p for s, p in zip(scripted, literal, strict=True)]
 
 
+def test_once_quotes_answer_the_writer_reads_them_first_then_the_most_relevant_others(collection: Collection) -> None:
+    answerer, _ = _answerer(collection, None)
+    assert answerer.reader is not None
+    reading = _reading(answerer, "what did the inspectors find in the pillars of the bridge?")
+    quotes = [reading.sentences[2], reading.sentences[0]]
+    small = Reader(FakeYesNoModel(), ReaderSettings(writer_sentences=3))
+    led = small.led_by(reading, quotes)
+    # The quotes in reading order, then the best other sentence by relevance, three in all.
+    assert list(led.sentences[:2]) == [reading.sentences[0], reading.sentences[2]] and len(led.sentences) == 3
+    others = [r.quote for r in reading.ranked if r.quote not in quotes]
+    assert led.sentences[2] == others[0] and led.question == reading.question
+
+
 def test_a_written_answer_is_refused_when_neither_it_nor_the_best_sentences_answer_alone(
     collection: Collection,
 ) -> None:
