@@ -242,15 +242,21 @@ class Answerer:
         return Stage([(q.quote.text, (q,), "quoted") for q in picked], "extractive"), confirmation
 
     def _holds_up(self, reading: Reading, written: Stage, quoted_confirmation: float) -> bool:
-        """Whether the written answer's quotes alone answer, and not clearly less than the confirmed quotes do."""
+        """Whether the written answer's quotes alone answer, and not clearly less than the confirmed quotes do; and,
+        beside confirmed quotes, whether it states the kind of thing asked for (a time for "when"): "When were
+        Russia's drills held, and what did its units do?" was written as "During these drills, its units blew up
+        tonnes of explosives" and confirmed, while the quotes give the date (the quotes always can: the sentences
+        were shortlisted for holding one)."""
         assert self.reader is not None
         settings = self.reader.settings
+        quotes_answer = quoted_confirmation >= settings.confirm_threshold
+        text = " ".join(sentence for sentence, _, _ in written.sentences)
+        if quotes_answer and not can_answer(expected_answer_type(reading.asked), text, question=reading.asked):
+            return False  # no judge question needed
         confirmation = self.reader.confirmation(reading, _cited(written))
         if confirmation < settings.confirm_threshold:
             return False
-        return quoted_confirmation < settings.confirm_threshold or (
-            confirmation >= quoted_confirmation - settings.prefer_quotes_margin
-        )
+        return not quotes_answer or confirmation >= quoted_confirmation - settings.prefer_quotes_margin
 
     def _quotes_first(
         self,

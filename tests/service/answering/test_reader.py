@@ -225,6 +225,17 @@ def test_a_confirmed_written_answer_gives_way_to_quotes_the_judge_finds_clearly_
     assert judge.answer_questions == 2 and not judge.probabilities
 
 
+def test_a_written_answer_without_the_time_a_when_question_asks_for_gives_way_to_the_quotes(
+    collection: Collection,
+) -> None:
+    judge = _ScriptedJudge([0.8])  # the quotes answer; the written answer is never put to the judge
+    chat = FakeChatModel(["Inspectors found cracks in two pillars of the bridge [2]."])
+    answerer, _ = _answerer(collection, chat, judge)
+    answer = answerer.answer("when did the council close the old bridge?")
+    assert answer.mode == "extractive" and "March" in answer.text
+    assert judge.answer_questions == 1 and not judge.probabilities
+
+
 def test_extractive_answers_quote_the_best_sentences_once_the_judge_says_they_answer(collection: Collection) -> None:
     answerer, judge = _answerer(collection, None)
     answer = answerer.answer("what will happen to the bridge?")
