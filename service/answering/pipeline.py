@@ -188,14 +188,13 @@ class Answerer:
         quoted, quoted_confirmation = self._confirmed_quotes(reading)
         if quoted is not None and writes:
             yield QuotedAnswer(self._quotes_first(question, standalone, quoted, passages, clock, judge=reader.name))
+            reading = reader.led_by(reading, _cited(quoted))
         # Quotes that answer settle that the shortlist does. Otherwise the judge is asked before writing whether the
         # shortlist answers at all: the writer reads the same sentences next (the model keeps their evaluated state),
         # so this costs a few tokens and spares writing a refusal.
         answerable = quoted is not None or (writes and reader.is_answerable(reading))
         stats, usage, degraded = VerificationStats(), TokenUsage(), None
         stage: Stage | None = None
-        if quoted is not None and writes:
-            reading = reader.led_by(reading, _cited(quoted))
         if answerable and writes:
             clock.generation_started()
             messages = reader.write_messages(reading, max_sentences=self.settings.max_sentences)
@@ -250,9 +249,10 @@ class Answerer:
         assert self.reader is not None
         settings = self.reader.settings
         quotes_answer = quoted_confirmation >= settings.confirm_threshold
-        text = " ".join(sentence for sentence, _, _ in written.sentences)
-        if quotes_answer and not can_answer(expected_answer_type(reading.asked), text, question=reading.asked):
-            return False  # no judge question needed
+        if quotes_answer:
+            text = " ".join(sentence for sentence, _, _ in written.sentences)
+            if not can_answer(expected_answer_type(reading.asked), text, question=reading.asked):
+                return False  # no judge question needed
         confirmation = self.reader.confirmation(reading, _cited(written))
         if confirmation < settings.confirm_threshold:
             return False
