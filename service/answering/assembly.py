@@ -13,7 +13,10 @@ from service.answering.answer_models import AnswerSentence, Citation
 from service.answering.quotes import QuoteCandidate
 from service.answering.verification import SupportedQuote
 
-_TERMINAL = re.compile(r"([.!?…]+[\"'”’)]*)$")
+_TERMINAL = re.compile(r"([.!?…]+)$")
+# A sentence ending inside a quotation or brackets ("... turning up in Russia.”): the marker goes after the closing
+# mark, where it cannot be read as part of what was said.
+_CLOSED = re.compile(r"[.!?…]+[\"'”’)]+$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def assemble(stage: Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list
 
 def _with_markers(text: str, numbers: list[int]) -> str:
     terminal = _TERMINAL.search(text)
-    if terminal is None:
+    if terminal is None or _CLOSED.search(text):
         return f"{text} {format_markers(numbers)}"
     return f"{text[: terminal.start()]} {format_markers(numbers)}{terminal.group(1)}"
 
