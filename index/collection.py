@@ -131,17 +131,21 @@ class Collection:
         with self._lock:
             return self._dense.ntotal if self._dense is not None else 0
 
+    # The two searches take the collection's lock only to read which index is current (a rebuild swaps them) and
+    # search outside it, each index guarding itself: a hybrid search runs them side by side (index/retrieval.py).
     def dense_search(self, query_vector: Vectors, n: int) -> tuple[RowIds, Scores]:
         """The passages nearest the query vector."""
         with self._lock:
-            if self._dense is None:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            return self._dense.search(query_vector, n)
+            dense = self._dense
+        if dense is None:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return dense.search(query_vector, n)
 
     def lexical_search(self, weighted_terms: Mapping[str, float], n: int) -> tuple[RowIds, Scores]:
         """The passages that best match weighted query terms (see `query_terms`) by BM25."""
         with self._lock:
-            rowids, scores = self._lexical.score_all(weighted_terms)
+            lexical = self._lexical
+        rowids, scores = lexical.score_all(weighted_terms)
         return top_n(rowids, scores, n)
 
     def term_frequencies(self, rowids: RowIds) -> list[Counter[str]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -13,6 +15,7 @@ import numpy.typing as npt
 from index.collection import Collection
 from index.documents import ScoreComponents, ScoredPassage
 from index.lexical_index import query_terms
+from index.threads import available_cores
 from index.vector_index import RowIds
 
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
@@ -209,14 +212,24 @@ class Retriever:
         return self._materialise(ranked[:k], dense, lexical)
 
     def _candidates(self, query: str, settings: RetrievalSettings) -> tuple[RankedList, RankedList]:
+        """Both retrievers' candidates. In a hybrid search the dense side (the query's embedding, then the vector
+        search) runs on a worker thread while this one adds up BM25: the model and FAISS release the GIL, so on two
+        cores the two sides take the time of the slower, not of both."""
         empty = RankedList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        dense = lexical = empty
-        if settings.mode in ("hybrid", "dense"):
-            vector = self.collection.embedder.embed_query(query)
-            dense = RankedList(*self.collection.dense_search(vector, settings.candidates))
-        if settings.mode in ("hybrid", "lexical"):
+        if settings.mode == "lexical":
+            return empty, self._lexical(query_terms(query), settings)
+        if settings.mode == "dense":
+            return self._dense(query, settings), empty
+        dense = _side_by_side().submit(self._dense, query, settings)
+        try:
             lexical = self._lexical(query_terms(query), settings)
-        return dense, lexical
+        finally:
+            dense_found = dense.result()  # waited for even when BM25 failed: no search is left running behind
+        return dense_found, lexical
+
+    def _dense(self, query: str, settings: RetrievalSettings) -> RankedList:
+        vector = self.collection.embedder.embed_query(query)
+        return RankedList(*self.collection.dense_search(vector, settings.candidates))
 
     def _lexical(self, weighted_terms: Mapping[str, float], settings: RetrievalSettings) -> RankedList:
         """BM25 candidates for weighted terms, the very common ones dropped first (see `max_term_share`)."""
@@ -299,6 +312,13 @@ class Retriever:
                 )
             )
         return results
+
+
+@cache
+def _side_by_side() -> ThreadPoolExecutor:
+    """The threads dense searches run on beside their BM25 side, one per core: concurrent questions queue here
+    rather than each starting a thread."""
+    return ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="footnote-dense")
 
 
 def _position(ranked: RankedList, rowid: int) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -215,3 +216,73 @@ def test_zscore_fusion_matches_a_row_by_row_reference() -> None:
         expected = sorted(reference, key=lambda rowid: (-reference[rowid], rowid))
         assert fused.rowids.tolist() == expected
         np.testing.assert_allclose(fused.scores, [reference[r] for r in expected], rtol=0, atol=1e-12)
+
+
+def test_a_hybrid_search_adds_up_bm25_while_the_dense_side_is_still_embedding(
+    fake_collection: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_collection.ingest(_corpus())
+    sequential = Retriever(fake_collection).search("military drills in Tajikistan")
+    bm25_started = threading.Event()
+    searching_thread = threading.get_ident()
+    embedded_on: list[int] = []
+    embed_query = fake_collection.embedder.embed_query
+    lexical_search = fake_collection.lexical_search
+
+    def slow_embedding(text: str) -> np.ndarray:
+        embedded_on.append(threading.get_ident())
+        # Run one after the other, the BM25 side would start only after this returned: it never would.
+        assert bm25_started.wait(timeout=10), "BM25 did not run while the query was being embedded"
+        return embed_query(text)
+
+    def noted_lexical_search(terms: dict[str, float], n: int) -> tuple[np.ndarray, np.ndarray]:
+        bm25_started.set()
+        return lexical_search(terms, n)
+
+    monkeypatch.setattr(fake_collection.embedder, "embed_query", slow_embedding)
+    monkeypatch.setattr(fake_collection, "lexical_search", noted_lexical_search)
+    side_by_side = Retriever(fake_collection).search("military drills in Tajikistan")
+    assert embedded_on and embedded_on[0] != searching_thread
+    assert [(r.passage.id, r.score) for r in side_by_side] == [(r.passage.id, r.score) for r in sequential]
+
+
+def test_a_failing_dense_side_fails_the_search(fake_collection: Collection, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_collection.ingest(_corpus())
+
+    def broken(text: str) -> np.ndarray:
+        raise RuntimeError("the embedding model is gone")
+
+    monkeypatch.setattr(fake_collection.embedder, "embed_query", broken)
+    with pytest.raises(RuntimeError, match="embedding model is gone"):
+        Retriever(fake_collection).search("military drills")
+
+
+def test_a_slow_vector_search_does_not_hold_up_bm25(
+    fake_collection: Collection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_collection.ingest(_corpus())
+    dense = fake_collection._dense
+    assert dense is not None
+    release = threading.Event()
+    search = dense.search
+
+    def slow_search(query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        release.wait(timeout=10)
+        return search(query, n)
+
+    monkeypatch.setattr(dense, "search", slow_search)
+    vector = fake_collection.embedder.embed_query("drills")
+    waiting = threading.Thread(target=fake_collection.dense_search, args=(vector, 3))
+    waiting.start()
+    try:
+        finished = threading.Event()
+
+        def search_bm25() -> None:
+            fake_collection.lexical_search({"drill": 1.0}, 3)
+            finished.set()
+
+        threading.Thread(target=search_bm25).start()
+        assert finished.wait(timeout=5), "BM25 waited for the vector search"
+    finally:
+        release.set()
+        waiting.join()
