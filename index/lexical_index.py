@@ -83,11 +83,13 @@ def query_terms(text: str) -> dict[str, float]:
 def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
     """The `n` highest positive scores with their row ids, best first, ties by row id.
 
-    Partitions only the positive scores: a query of rare terms touches a small share of the passages, and
-    partitioning all 1e5 scores cost 0.9 ms a search. Equal scores at the cut go to the lower row ids, so the
-    result is the head of the full ranking by (score descending, row id), the order fusion uses.
+    Partitions only the scores that can be among the `n` best: those at or above a cut estimated from a sample
+    (see `_likely_best`), else every positive one (a query of rare terms touches a small share of the passages).
+    Equal scores at the cut go to the lower row ids, so the result is the head of the full ranking by (score
+    descending, row id), the order fusion uses.
     """
-    positive = np.flatnonzero(scores > 0)
+    likely = _likely_best(scores, n)
+    positive = likely if likely is not None else np.flatnonzero(scores > 0)
     n = min(n, len(positive))
     if n <= 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -100,6 +102,33 @@ def top_n(rowids: RowIds, scores: Scores, n: int) -> tuple[RowIds, Scores]:
     order = np.lexsort((rowids[positive], -scores[positive]))
     chosen = positive[order]
     return rowids[chosen], scores[chosen]
+
+
+# Past this many scores, `top_n` first estimates its cut from every k-th score: at 1e6 passages partitioning all
+# the positive scores took 2.4 ms of a BM25 pass's 6.
+_SAMPLED_CUT_FROM = 20_000
+
+
+def _likely_best(scores: Scores, n: int) -> npt.NDArray[np.intp] | None:
+    """Positions of every positive score at or above a cut taken from a sample, when at least `n` are: the `n`
+    best are then all among them (the n-th best is at or above the cut), and ties at it too. None when the sample
+    does not give such a cut; the caller then partitions every positive score.
+
+    The sample is every k-th score, and the cut its 2n/k-th best: about twice `n` scores pass it, one vectorised
+    comparison instead of a partition of all of them.
+    """
+    if len(scores) < _SAMPLED_CUT_FROM or n <= 0:
+        return None
+    step = len(scores) // (16 * n)
+    if step < 4:  # the sample would be most of the scores
+        return None
+    # Sorted, not partitioned: numpy's partition of a sample of mostly zeros took 1.2 ms, its sort 0.05.
+    sample = np.sort(scores[::step])
+    cut = sample[len(sample) - min(len(sample), max(2, 2 * n // step))]
+    if cut <= 0:
+        return None
+    likely = np.flatnonzero(scores >= cut)
+    return likely if len(likely) >= n else None
 
 
 class Bm25Index:

@@ -98,6 +98,25 @@ def test_top_n_is_the_head_of_the_full_ranking_ties_by_row_id() -> None:
         assert found_scores.tolist() == scores[positive].tolist()
 
 
+def test_top_n_of_many_scores_cuts_at_a_sampled_score_and_stays_exact() -> None:
+    rng = np.random.default_rng(9)
+    taken = 0
+    for _ in range(30):
+        count = int(rng.integers(20_000, 300_000))
+        rowids = rng.permutation(count).astype(np.int64)
+        # Rounded BM25-like scores: long runs of equal values, and a share of passages without a match.
+        scores = np.round(rng.gamma(2.0, 2.0, count), 1).astype(np.float32)
+        scores[rng.random(count) < rng.uniform(0.0, 0.99)] = 0.0
+        wanted = int(rng.choice([1, 6, 100, 1000, 5000]))
+        taken += lexical_index._likely_best(scores, wanted) is not None
+        found, found_scores = lexical_index.top_n(rowids, scores, wanted)
+        order = np.lexsort((rowids, -scores))
+        positive = order[scores[order] > 0][:wanted]
+        assert found.tolist() == rowids[positive].tolist()
+        assert found_scores.tolist() == scores[positive].tolist()
+    assert taken >= 15  # most searches took the sampled cut, so it is what was checked
+
+
 def test_built_scores_are_bm25s_lucene_scores() -> None:
     import bm25s
 
