@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Literal
 
 import numpy as np
@@ -314,11 +315,21 @@ class Retriever:
         return results
 
 
-@cache
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
 def _side_by_side() -> ThreadPoolExecutor:
     """The threads dense searches run on beside their BM25 side, one per core: concurrent questions queue here
-    rather than each starting a thread."""
-    return ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="footnote-dense")
+    rather than each starting a thread. One pool per process: a child forked after a search inherits the pool
+    without its threads, and work sent there would never run."""
+    with _pools_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(
+                max_workers=available_cores(), thread_name_prefix="footnote-dense"
+            )
+        return pool
 
 
 def _position(ranked: RankedList, rowid: int) -> int | None:

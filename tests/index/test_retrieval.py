@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import threading
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -286,3 +289,25 @@ def test_a_slow_vector_search_does_not_hold_up_bm25(
     finally:
         release.set()
         waiting.join()
+
+
+def test_a_forked_process_gets_its_own_search_threads(fake_collection: Collection) -> None:
+    fake_collection.ingest(_corpus())
+    Retriever(fake_collection).search("military drills")  # the parent's pool now exists, its threads started
+    child = os.fork()
+    if child == 0:  # the child: its search must not wait for the parent's threads, which it does not have
+        try:
+            found = Retriever(fake_collection).search("military drills")
+            os._exit(0 if found and found[0].passage.document_id == "drills" else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        finished, status = os.waitpid(child, os.WNOHANG)
+        if finished:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    pytest.fail("the forked process's search never finished")
