@@ -214,8 +214,8 @@ class Retriever:
 
     def _candidates(self, query: str, settings: RetrievalSettings) -> tuple[RankedList, RankedList]:
         """Both retrievers' candidates. In a hybrid search the dense side (the query's embedding, then the vector
-        search) runs on a worker thread while this one adds up BM25: the model and FAISS release the GIL, so on two
-        cores the two sides take the time of the slower, not of both."""
+        search) runs on a worker thread while this one adds up BM25's first pass: the model and FAISS release the
+        GIL, so the two overlap (RM3's second pass reads the fused first pass, so it cannot)."""
         empty = RankedList(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         if settings.mode == "lexical":
             return empty, self._lexical(query_terms(query), settings)
