@@ -231,7 +231,7 @@ def _ask(args: argparse.Namespace) -> int:
         dated = f", {citation.date}" if citation.date else ""
         where = f"{citation.document_id}, chars {citation.start}-{citation.end}"
         print(f"[{citation.marker}] {citation.title}{dated} ({where})")
-        print(textwrap.indent(f"“{citation.quote}”", "    "))
+        print(textwrap.indent(shown_quote(citation.quote), "    "))
     checker = "a heuristic scorer" if answer.judge == "heuristic" else f"the judge {answer.judge}"
     how = {
         "generated": f"written by {answer.model}; each sentence checked against its quote by {checker}",
@@ -243,6 +243,12 @@ def _ask(args: argparse.Namespace) -> int:
         how = f"the language model failed ({answer.degraded}), so this answer quotes the sources; {how}"
     print(f"\n({how}; {answer.timings.total_ms / 1000:.1f} s)", file=sys.stderr)
     return 0
+
+
+def shown_quote(quote: str) -> str:
+    """A quote as the CLI prints it under its source: in quotation marks, unless it opens with one of its own
+    ("“There may be millions of refugees,” Putin has claimed, ..." showed two)."""
+    return quote if quote[:1] in "“\"‘'«" else f"“{quote}”"
 
 
 def _index_demo_corpus_if_empty(collection: Collection, settings: Settings) -> None:
