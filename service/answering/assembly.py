@@ -13,10 +13,8 @@ from service.answering.answer_models import AnswerSentence, Citation
 from service.answering.quotes import QuoteCandidate
 from service.answering.verification import SupportedQuote
 
-_TERMINAL = re.compile(r"([.!?…]+)$")
-# A sentence ending inside a quotation or brackets ("... turning up in Russia.”): the marker goes after the closing
-# mark, where it cannot be read as part of what was said.
-_CLOSED = re.compile(r"[.!?…]+[\"'”’)]+$")
+# The sentence's closing punctuation, then any closing quotation marks or brackets after it.
+_TERMINAL = re.compile(r"([.!?…]+)([\"'”’)]*)$")
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,9 @@ def assemble(stage: Stage, passages: Sequence[ScoredPassage]) -> tuple[str, list
 
 def _with_markers(text: str, numbers: list[int]) -> str:
     terminal = _TERMINAL.search(text)
-    if terminal is None or _CLOSED.search(text):
+    # A sentence ending inside a quotation or brackets ("... turning up in Russia.”): the marker goes after the
+    # closing mark, where it cannot be read as part of what was said.
+    if terminal is None or terminal.group(2):
         return f"{text} {format_markers(numbers)}"
     return f"{text[: terminal.start()]} {format_markers(numbers)}{terminal.group(1)}"
 
